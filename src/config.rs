@@ -1,0 +1,186 @@
+//! The configuration document as users write it: one JSON object, the filter's
+//! plugin configuration (Istio's WasmPlugin `pluginConfig`, or `configuration`
+//! in a plain Envoy config).
+//!
+//! These types only describe the shape of the document; every rule about what
+//! a valid document is lives in `compile`, which turns a [`Document`] into a
+//! [`crate::routing::RouteTable`]. Field names follow Knative's own
+//! (`revisionName`, `latestRevision`, `percent`, `tag`, `latestReadyRevisionName`)
+//! so the `traffic` block of a Knative Service can be pasted as it is.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+/// Where the cluster name goes when no `clusterHeader` is given: a header no
+/// client has a reason to send, read by the route's `cluster_header`.
+pub const DEFAULT_CLUSTER_HEADER: &str = "x-knative-cluster";
+/// Knative's domain when config-domain names none.
+pub const DEFAULT_DOMAIN: &str = "svc.cluster.local";
+/// Kubernetes' default cluster domain, used for the cluster-local host forms.
+pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
+/// By default a revision is served by the Envoy cluster of the same name.
+pub const DEFAULT_CLUSTER_TEMPLATE: &str = "{revision}";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Document {
+    /// Request header the chosen cluster is written into.
+    #[serde(default)]
+    pub cluster_header: Option<String>,
+    /// How a revision's cluster is named, with `{revision}`, `{service}` and
+    /// `{namespace}` placeholders; a service's `clusters` map overrides it.
+    #[serde(default)]
+    pub cluster_template: Option<String>,
+    /// Default domain for services that name none (Knative's config-domain).
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// The Kubernetes cluster domain of the `.svc.{clusterDomain}` host forms.
+    #[serde(default)]
+    pub cluster_domain: Option<String>,
+    pub services: Vec<ServiceSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub namespace: String,
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// What `latestRevision: true` targets resolve to (Knative's
+    /// `status.latestReadyRevisionName`).
+    #[serde(default)]
+    pub latest_ready_revision_name: Option<String>,
+    /// Knative's `spec.traffic`; empty means 100% to the latest revision.
+    #[serde(default)]
+    pub traffic: Vec<TrafficTarget>,
+    /// Per-revision cluster names, overriding `clusterTemplate`.
+    #[serde(default)]
+    pub clusters: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrafficTarget {
+    #[serde(default)]
+    pub tag: Option<String>,
+    #[serde(default)]
+    pub revision_name: Option<String>,
+    #[serde(default)]
+    pub latest_revision: Option<bool>,
+    #[serde(default)]
+    pub percent: Option<Percent>,
+    /// Knative reports each target's URL in `status.traffic`; accepted so a
+    /// status block can be pasted, and ignored (hosts are derived, not read).
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// A traffic share: an integer from 0 to 100, as Knative's API defines it.
+///
+/// The range and integrality are checked while parsing so that no other code
+/// ever sees 12.5, -5 or "80". An integral float (80.0) is accepted because
+/// Istio hands `pluginConfig` over as a protobuf Struct, whose numbers are
+/// doubles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Percent(u8);
+
+impl Percent {
+    pub const MAX: u8 = 100;
+
+    pub fn new(value: u8) -> Option<Percent> {
+        (value <= Self::MAX).then_some(Percent(value))
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(PercentVisitor)
+    }
+}
+
+struct PercentVisitor;
+
+impl PercentVisitor {
+    fn out_of_range<E: de::Error>(shown: impl fmt::Display) -> E {
+        E::custom(format_args!(
+            "percent must be an integer from 0 to 100, got {shown}"
+        ))
+    }
+}
+
+impl Visitor<'_> for PercentVisitor {
+    type Value = Percent;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an integer percent from 0 to 100")
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Percent, E> {
+        u8::try_from(v)
+            .ok()
+            .and_then(Percent::new)
+            .ok_or_else(|| Self::out_of_range(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Percent, E> {
+        u64::try_from(v)
+            .map_err(|_| Self::out_of_range(v))
+            .and_then(|v| self.visit_u64(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Percent, E> {
+        if v.fract() == 0.0 && (0.0..=100.0).contains(&v) {
+            // Integral and in range, so the cast is exact.
+            self.visit_u64(v as u64)
+        } else {
+            Err(Self::out_of_range(v))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn percent(json: &str) -> Result<Percent, String> {
+        serde_json::from_str::<Percent>(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn percent_accepts_integers_and_integral_floats() {
+        assert_eq!(percent("0").unwrap().get(), 0);
+        assert_eq!(percent("100").unwrap().get(), 100);
+        assert_eq!(percent("80.0").unwrap().get(), 80);
+    }
+
+    #[test]
+    fn percent_refuses_fractions_negatives_strings_and_overflow() {
+        assert_eq!(
+            percent("12.5").unwrap_err(),
+            "percent must be an integer from 0 to 100, got 12.5"
+        );
+        assert_eq!(
+            percent("-5").unwrap_err(),
+            "percent must be an integer from 0 to 100, got -5"
+        );
+        assert_eq!(
+            percent("101").unwrap_err(),
+            "percent must be an integer from 0 to 100, got 101"
+        );
+        assert_eq!(
+            percent("18446744073709551616").unwrap_err(),
+            "percent must be an integer from 0 to 100, got 18446744073709552000"
+        );
+        assert!(percent("\"80\"")
+            .unwrap_err()
+            .starts_with("invalid type: string \"80\", expected an integer percent from 0 to 100"));
+    }
+}

@@ -1,0 +1,352 @@
+//! Which service, and which of its tags, a request's Host names.
+//!
+//! Knative gives every service the hosts `{name}.{zone}` and every tag the
+//! hosts `{tag}-{name}.{zone}`, where the zones of a namespace are the external
+//! `{namespace}.{domain}` and the cluster-local `{namespace}`,
+//! `{namespace}.svc` and `{namespace}.svc.{clusterDomain}`. So a host splits
+//! into its first label and a zone, and the table is two small hash maps: zone
+//! → namespace, then label → service or tag within that namespace. Keeping the
+//! labels per namespace instead of every full host name stores one entry per
+//! service and tag rather than one per host form.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Index of a service in [`crate::routing::RouteTable`].
+pub type ServiceId = u32;
+/// Index of a tag within its service.
+pub type TagId = u32;
+
+/// What a host names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostMatch {
+    /// Not a host of any configured service.
+    Unknown,
+    /// A service's own host.
+    Service(ServiceId),
+    /// A tag's host.
+    Tag(ServiceId, TagId),
+    /// Shaped like `{tag}-{name}.{zone}` for a configured service, but no
+    /// such tag exists.
+    NoSuchTag(ServiceId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Label {
+    Service(ServiceId),
+    Tag(ServiceId, TagId),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Zone {
+    namespace: u32,
+    /// `Some(d)` for an external zone `{namespace}.{domain}`: only services of
+    /// that domain are reached there. `None` for a cluster-local zone, which
+    /// reaches every service of the namespace.
+    domain: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LabelEntry {
+    label: Label,
+    domain: u32,
+}
+
+/// The compiled host table. Built once per configuration by [`HostTableBuilder`].
+#[derive(Debug, Default)]
+pub struct HostTable {
+    zones: HashMap<Box<str>, Zone>,
+    namespaces: Vec<HashMap<Box<str>, LabelEntry>>,
+}
+
+impl HostTable {
+    /// Resolves an already [`normalize`]d host: two hash lookups on a hit.
+    pub fn resolve(&self, host: &str) -> HostMatch {
+        let Some((first, zone)) = host.split_once('.') else {
+            return HostMatch::Unknown;
+        };
+        let Some(zone) = self.zones.get(zone) else {
+            return HostMatch::Unknown;
+        };
+        let Some(labels) = self.namespaces.get(zone.namespace as usize) else {
+            return HostMatch::Unknown;
+        };
+        let in_zone = |entry: &LabelEntry| zone.domain.is_none_or(|d| d == entry.domain);
+        if let Some(entry) = labels.get(first).filter(|e| in_zone(e)) {
+            return match entry.label {
+                Label::Service(s) => HostMatch::Service(s),
+                Label::Tag(s, t) => HostMatch::Tag(s, t),
+            };
+        }
+        // `{tag}-{name}` for a service `name` of this zone, with a tag it does
+        // not have. Service names contain dashes too, so try every split; the
+        // label of a real host is at most 63 bytes, and a longer one costs one
+        // lookup per dash, linear in its length.
+        first
+            .match_indices('-')
+            .filter_map(|(i, _)| first.get(i + 1..))
+            .filter_map(|name| labels.get(name))
+            .find_map(|entry| match entry.label {
+                Label::Service(s) if in_zone(entry) => Some(HostMatch::NoSuchTag(s)),
+                _ => None,
+            })
+            .unwrap_or(HostMatch::Unknown)
+    }
+}
+
+/// Collects the hosts of every service and refuses two claims on one host.
+#[derive(Debug, Default)]
+pub struct HostTableBuilder {
+    /// Labels per namespace name; numbered when the table is built.
+    labels: HashMap<String, HashMap<Box<str>, LabelEntry>>,
+    /// Zone → (namespace name, domain of an external zone).
+    zones: HashMap<Box<str>, (String, Option<u32>)>,
+    domain_ids: HashMap<String, u32>,
+}
+
+/// Who already holds a host, when a second service claims it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostClash {
+    pub host: String,
+    pub holder: ServiceId,
+}
+
+impl HostTableBuilder {
+    /// Registers `label` (a service name, or `{tag}-{name}`) in every zone of
+    /// `namespace` and `domain`.
+    pub fn add(
+        &mut self,
+        namespace: &str,
+        domain: &str,
+        cluster_domain: &str,
+        label: &str,
+        service: ServiceId,
+        tag: Option<TagId>,
+    ) -> Result<(), HostClash> {
+        let domain = self.add_zones(namespace, domain, cluster_domain);
+        let labels = self.labels.entry(namespace.to_owned()).or_default();
+        if let Some(existing) = labels.get(label) {
+            // The same label in one namespace always shares the cluster-local
+            // hosts, whatever the domains, so it is one host claimed twice.
+            return Err(HostClash {
+                host: format!("{label}.{namespace}.svc.{cluster_domain}"),
+                holder: existing.label.service(),
+            });
+        }
+        let label_kind = match tag {
+            None => Label::Service(service),
+            Some(t) => Label::Tag(service, t),
+        };
+        labels.insert(
+            label.into(),
+            LabelEntry {
+                label: label_kind,
+                domain,
+            },
+        );
+        Ok(())
+    }
+
+    pub fn build(self) -> HostTable {
+        let mut index = HashMap::with_capacity(self.labels.len());
+        let mut namespaces = Vec::with_capacity(self.labels.len());
+        for (name, labels) in self.labels {
+            index.insert(name, u32::try_from(namespaces.len()).unwrap_or(u32::MAX));
+            namespaces.push(labels);
+        }
+        let zones = self
+            .zones
+            .into_iter()
+            .filter_map(|(zone, (namespace, domain))| {
+                let namespace = *index.get(&namespace)?;
+                Some((zone, Zone { namespace, domain }))
+            })
+            .collect();
+        HostTable { zones, namespaces }
+    }
+
+    /// Records the four zones of a namespace and domain; returns the domain's id.
+    fn add_zones(&mut self, namespace: &str, domain: &str, cluster_domain: &str) -> u32 {
+        let next = u32::try_from(self.domain_ids.len()).unwrap_or(u32::MAX);
+        let domain_id = *self.domain_ids.entry(domain.to_owned()).or_insert(next);
+        for zone in [
+            namespace.to_owned(),
+            format!("{namespace}.svc"),
+            format!("{namespace}.svc.{cluster_domain}"),
+        ] {
+            self.zones.insert(zone.into(), (namespace.to_owned(), None));
+        }
+        self.zones
+            .entry(format!("{namespace}.{domain}").into())
+            // A domain of `svc` or `svc.{clusterDomain}` makes the external
+            // zone a cluster-local one, which already admits every domain.
+            .or_insert((namespace.to_owned(), Some(domain_id)));
+        domain_id
+    }
+}
+
+impl Label {
+    fn service(self) -> ServiceId {
+        match self {
+            Label::Service(s) | Label::Tag(s, _) => s,
+        }
+    }
+}
+
+/// The lookup form of a request's authority: ASCII lower case, without a port
+/// and without a trailing dot, so `Traffic-Example.default.example.com.:80`
+/// finds `traffic-example.default.example.com`. Borrows when nothing changes,
+/// which is the common case.
+pub fn normalize(authority: &str) -> Cow<'_, str> {
+    let host = strip_port(authority);
+    let host = host.strip_suffix('.').unwrap_or(host);
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    }
+}
+
+fn strip_port(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        // An IPv6 literal: the port, if any, follows the bracket.
+        return match authority.find(']') {
+            Some(end) => authority.get(..=end).unwrap_or(authority),
+            None => authority,
+        };
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host
+        }
+        _ => authority,
+    }
+}
+
+/// A DNS-1035 label, as Knative requires of service names and tags: lower-case
+/// letters, digits and '-', starting with a letter, ending with a letter or
+/// digit, at most 63 characters.
+pub fn is_dns1035_label(s: &str) -> bool {
+    s.bytes().next().is_some_and(|b| b.is_ascii_lowercase()) && is_dns1123_label(s)
+}
+
+/// A DNS-1123 label, as Kubernetes requires of namespaces: like DNS-1035 but
+/// it may start with a digit.
+pub fn is_dns1123_label(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && bytes.first().is_some_and(|&b| b != b'-')
+        && bytes.last().is_some_and(|&b| b != b'-')
+}
+
+/// A DNS name of lower-case DNS-1123 labels separated by dots.
+pub fn is_dns_name(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns1123_label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_strips_port_trailing_dot_and_case() {
+        assert_eq!(normalize("a.b.example.com"), "a.b.example.com");
+        assert!(matches!(normalize("a.b.example.com"), Cow::Borrowed(_)));
+        assert_eq!(normalize("a.b.example.com:80"), "a.b.example.com");
+        assert_eq!(normalize("a.b.example.com.:8080"), "a.b.example.com");
+        assert_eq!(normalize("A.B.Example.COM."), "a.b.example.com");
+        assert_eq!(normalize("[::1]:8080"), "[::1]");
+        assert_eq!(normalize("[::1]"), "[::1]");
+        assert_eq!(normalize("::1"), "::1");
+        assert_eq!(normalize("host:notaport"), "host:notaport");
+        assert_eq!(normalize(""), "");
+    }
+
+    #[test]
+    fn label_rules() {
+        assert!(is_dns1035_label("v1"));
+        assert!(is_dns1035_label("latest"));
+        assert!(!is_dns1035_label("1v"));
+        assert!(!is_dns1035_label("V1"));
+        assert!(!is_dns1035_label("v1-"));
+        assert!(!is_dns1035_label(""));
+        assert!(!is_dns1035_label(&"a".repeat(64)));
+        assert!(is_dns1035_label(&"a".repeat(63)));
+        assert!(is_dns1123_label("1default"));
+        assert!(is_dns_name("example.com"));
+        assert!(!is_dns_name("example..com"));
+        assert!(!is_dns_name("Example.com"));
+    }
+
+    fn table() -> HostTable {
+        let mut b = HostTableBuilder::default();
+        b.add("default", "example.com", "cluster.local", "web", 0, None)
+            .unwrap();
+        b.add(
+            "default",
+            "example.com",
+            "cluster.local",
+            "v1-web",
+            0,
+            Some(0),
+        )
+        .unwrap();
+        b.add("default", "other.org", "cluster.local", "api", 1, None)
+            .unwrap();
+        b.build()
+    }
+
+    #[test]
+    fn resolves_every_zone_form() {
+        let t = table();
+        for zone in [
+            "default.example.com",
+            "default",
+            "default.svc",
+            "default.svc.cluster.local",
+        ] {
+            assert_eq!(t.resolve(&format!("web.{zone}")), HostMatch::Service(0));
+            assert_eq!(t.resolve(&format!("v1-web.{zone}")), HostMatch::Tag(0, 0));
+            assert_eq!(
+                t.resolve(&format!("v9-web.{zone}")),
+                HostMatch::NoSuchTag(0)
+            );
+        }
+    }
+
+    #[test]
+    fn external_zone_only_reaches_its_own_domain() {
+        let t = table();
+        assert_eq!(t.resolve("api.default.other.org"), HostMatch::Service(1));
+        assert_eq!(t.resolve("api.default.example.com"), HostMatch::Unknown);
+        assert_eq!(t.resolve("web.default.other.org"), HostMatch::Unknown);
+        assert_eq!(t.resolve("x-web.default.other.org"), HostMatch::Unknown);
+        assert_eq!(t.resolve("api.default.svc"), HostMatch::Service(1));
+    }
+
+    #[test]
+    fn unknown_shapes() {
+        let t = table();
+        assert_eq!(t.resolve("web"), HostMatch::Unknown);
+        assert_eq!(t.resolve("web.elsewhere.example.com"), HostMatch::Unknown);
+        assert_eq!(t.resolve("-web.default.example.com"), HostMatch::Unknown);
+        assert_eq!(t.resolve("webx.default.example.com"), HostMatch::Unknown);
+        assert_eq!(t.resolve(""), HostMatch::Unknown);
+    }
+
+    #[test]
+    fn a_label_claimed_twice_in_a_namespace_is_a_clash() {
+        let mut b = HostTableBuilder::default();
+        b.add("ns", "a.com", "cluster.local", "b-c", 0, None)
+            .unwrap();
+        let clash = b
+            .add("ns", "b.com", "cluster.local", "b-c", 1, Some(0))
+            .unwrap_err();
+        assert_eq!(clash.host, "b-c.ns.svc.cluster.local");
+        assert_eq!(clash.holder, 0);
+    }
+}

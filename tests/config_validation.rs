@@ -1,0 +1,340 @@
+//! Every configuration rule, with the exact message an operator reads in
+//! Envoy's log.
+
+use knative_traffic::compile;
+use serde_json::{json, Value};
+
+fn errors(config: &Value) -> Vec<String> {
+    match compile(config.to_string().as_bytes()) {
+        Ok(_) => vec![],
+        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn errors_raw(config: &str) -> Vec<String> {
+    match compile(config.as_bytes()) {
+        Ok(_) => vec![],
+        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// One service around the given traffic block.
+fn service(traffic: Value) -> Value {
+    json!({"services": [{
+        "name": "traffic-example",
+        "namespace": "default",
+        "domain": "example.com",
+        "latestReadyRevisionName": "traffic-example-v3",
+        "traffic": traffic
+    }]})
+}
+
+#[test]
+fn the_seed_configuration_is_valid() {
+    let config = service(json!([
+        {"tag": "v1", "revisionName": "traffic-example-v1", "percent": 80},
+        {"tag": "v2", "revisionName": "traffic-example-v2", "percent": 20},
+        {"tag": "latest", "latestRevision": true, "percent": 0}
+    ]));
+    assert_eq!(errors(&config), Vec::<String>::new());
+}
+
+#[test]
+fn percents_must_sum_to_100() {
+    let config = service(json!([
+        {"revisionName": "traffic-example-v1", "percent": 80},
+        {"revisionName": "traffic-example-v2", "percent": 10}
+    ]));
+    assert_eq!(
+        errors(&config),
+        ["services[0] (traffic-example): traffic percents sum to 90, want 100"]
+    );
+}
+
+#[test]
+fn a_missing_percent_is_zero() {
+    let config = service(json!([
+        {"revisionName": "traffic-example-v1", "percent": 100},
+        {"tag": "next", "revisionName": "traffic-example-v2"}
+    ]));
+    assert_eq!(errors(&config), Vec::<String>::new());
+}
+
+#[test]
+fn percent_must_be_an_integer_from_0_to_100() {
+    for (bad, shown) in [
+        (
+            json!(120),
+            "percent must be an integer from 0 to 100, got 120",
+        ),
+        (
+            json!(-5),
+            "percent must be an integer from 0 to 100, got -5",
+        ),
+        (
+            json!(12.5),
+            "percent must be an integer from 0 to 100, got 12.5",
+        ),
+        (
+            json!("80"),
+            "invalid type: string \"80\", expected an integer percent from 0 to 100",
+        ),
+    ] {
+        let config = service(json!([
+            {"revisionName": "traffic-example-v1", "percent": 100},
+            {"revisionName": "traffic-example-v2", "percent": bad}
+        ]));
+        assert_eq!(
+            errors(&config),
+            [format!(
+                "services[0] (traffic-example): traffic[1]: {shown}"
+            )]
+        );
+    }
+}
+
+#[test]
+fn tags_must_be_dns1035_labels() {
+    for tag in ["V1", "1v", "v_1", "v1-", ""] {
+        let config = service(json!([
+            {"tag": tag, "revisionName": "traffic-example-v1", "percent": 100}
+        ]));
+        assert_eq!(
+            errors(&config),
+            [format!(
+                "services[0] (traffic-example): traffic[0]: tag {tag:?} is not a DNS-1035 label \
+                 (lower-case letters, digits and '-', starting with a letter, at most 63 characters)"
+            )]
+        );
+    }
+}
+
+#[test]
+fn tags_must_be_unique() {
+    let config = service(json!([
+        {"tag": "v1", "revisionName": "traffic-example-v1", "percent": 50},
+        {"tag": "v1", "revisionName": "traffic-example-v2", "percent": 50}
+    ]));
+    assert_eq!(
+        errors(&config),
+        ["services[0] (traffic-example): traffic[1]: tag \"v1\" is already used by traffic[0]"]
+    );
+}
+
+#[test]
+fn a_tag_host_label_fits_a_dns_label() {
+    let tag = format!("t{}", "a".repeat(47)); // 48 + 1 + 15 = 64
+    let config = service(json!([
+        {"tag": tag, "revisionName": "traffic-example-v1", "percent": 100}
+    ]));
+    assert_eq!(
+        errors(&config),
+        [format!(
+            "services[0] (traffic-example): traffic[0]: tag {tag:?} makes the host label \
+             \"{tag}-traffic-example\" longer than a DNS label's 63 characters"
+        )]
+    );
+}
+
+#[test]
+fn latest_revision_and_revision_name_exclude_each_other() {
+    let config = service(json!([
+        {"revisionName": "traffic-example-v1", "latestRevision": true, "percent": 100}
+    ]));
+    assert_eq!(
+        errors(&config),
+        [
+            "services[0] (traffic-example): traffic[0]: latestRevision: true and revisionName \
+          \"traffic-example-v1\" exclude each other; set one"
+        ]
+    );
+    let config = service(json!([{"latestRevision": false, "percent": 100}]));
+    assert_eq!(
+        errors(&config),
+        ["services[0] (traffic-example): traffic[0]: latestRevision: false needs a revisionName"]
+    );
+}
+
+#[test]
+fn latest_revision_needs_a_latest_ready_revision() {
+    let config = json!({"services": [{
+        "name": "web", "namespace": "default",
+        "traffic": [{"latestRevision": true, "percent": 100}]
+    }]});
+    assert_eq!(
+        errors(&config),
+        ["services[0] (web): traffic[0]: follows the latest revision, but latestReadyRevisionName is not set"]
+    );
+    // An empty traffic block means 100% to the latest revision, which needs it too.
+    let config = json!({"services": [{"name": "web", "namespace": "default"}]});
+    assert_eq!(
+        errors(&config),
+        ["services[0] (web): traffic[0]: follows the latest revision, but latestReadyRevisionName is not set"]
+    );
+    let config = json!({"services": [{
+        "name": "web", "namespace": "default", "latestReadyRevisionName": "web-00001"
+    }]});
+    assert_eq!(errors(&config), Vec::<String>::new());
+}
+
+#[test]
+fn names_namespaces_and_domains_are_dns_names() {
+    let config = json!({"services": [{
+        "name": "Web", "namespace": "-ns", "domain": "Example.com",
+        "traffic": [{"revisionName": "web-1", "percent": 100}]
+    }]});
+    assert_eq!(
+        errors(&config),
+        [
+            "services[0] (Web): name: \"Web\" is not a DNS-1035 label (lower-case letters, digits and '-', starting with a letter, at most 63 characters)",
+            "services[0] (Web): namespace: \"-ns\" is not a DNS-1123 label (lower-case letters, digits and '-', at most 63 characters)",
+            "services[0] (Web): domain: \"Example.com\" is not a lower-case DNS name",
+        ]
+    );
+}
+
+#[test]
+fn two_services_cannot_claim_one_host() {
+    // Service "b-c" and tag "b" of service "c" both want b-c.ns.example.com.
+    let config = json!({"services": [
+        {"name": "b-c", "namespace": "ns", "domain": "example.com",
+         "traffic": [{"revisionName": "bc-1", "percent": 100}]},
+        {"name": "c", "namespace": "ns", "domain": "example.com",
+         "traffic": [{"tag": "b", "revisionName": "c-1", "percent": 100}]}
+    ]});
+    assert_eq!(
+        errors(&config),
+        ["services[1] (c): host \"b-c.ns.svc.cluster.local\" is already claimed by services[0] (b-c)"]
+    );
+    // The same service twice.
+    let twice = json!({"name": "web", "namespace": "ns",
+                       "traffic": [{"revisionName": "web-1", "percent": 100}]});
+    let config = json!({"services": [twice, twice]});
+    assert_eq!(
+        errors(&config),
+        ["services[1] (web): host \"web.ns.svc.cluster.local\" is already claimed by services[0] (web)"]
+    );
+}
+
+#[test]
+fn cluster_overrides_must_name_a_revision_in_traffic() {
+    let config = json!({"services": [{
+        "name": "web", "namespace": "ns",
+        "traffic": [{"revisionName": "web-1", "percent": 100}],
+        "clusters": {"web-2": "outbound|80||web-2.ns.svc.cluster.local"}
+    }]});
+    assert_eq!(
+        errors(&config),
+        ["services[0] (web): clusters: revision \"web-2\" is not in this service's traffic"]
+    );
+    let config = json!({"services": [{
+        "name": "web", "namespace": "ns",
+        "traffic": [{"revisionName": "web-1", "percent": 100}],
+        "clusters": {"web-1": "has space"}
+    }]});
+    assert_eq!(
+        errors(&config),
+        ["services[0] (web): clusters: cluster \"has space\" of revision \"web-1\" is not a cluster name (printable ASCII, no spaces)"]
+    );
+}
+
+#[test]
+fn document_settings_are_checked() {
+    let config = json!({
+        "clusterHeader": "bad header",
+        "clusterTemplate": "{revison}",
+        "domain": "x..y",
+        "clusterDomain": "",
+        "services": []
+    });
+    assert_eq!(
+        errors(&config),
+        [
+            "clusterHeader: \"bad header\" is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)",
+            "clusterTemplate: \"{revison}\" has an unknown placeholder; use {revision}, {service}, {namespace}",
+            "domain: \"x..y\" is not a lower-case DNS name",
+            "clusterDomain: \"\" is not a lower-case DNS name",
+        ]
+    );
+    let config = json!({"clusterHeader": "Knative-Serving-Revision", "services": []});
+    assert_eq!(
+        errors(&config),
+        ["clusterHeader: \"knative-serving-revision\" is a header the filter writes for another purpose"]
+    );
+}
+
+#[test]
+fn unknown_fields_are_refused_where_they_are() {
+    let config = service(json!([{"revisionName": "traffic-example-v1", "percnt": 100}]));
+    let e = errors(&config);
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].starts_with(
+            "services[0] (traffic-example): traffic[0]: unknown field `percnt`, expected one of"
+        ),
+        "{e:?}"
+    );
+    let config = json!({"services": [{"name": "web", "namespace": "ns", "trafic": []}]});
+    let e = errors(&config);
+    assert!(
+        e[0].starts_with("services[0] (web): unknown field `trafic`"),
+        "{e:?}"
+    );
+    let config = json!({"service": []});
+    let e = errors(&config);
+    assert!(
+        e[0].starts_with("configuration: unknown field `service`"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn malformed_documents_have_a_defined_error() {
+    assert_eq!(
+        errors_raw(""),
+        ["configuration is empty: expected a JSON object with a \"services\" list"]
+    );
+    assert_eq!(
+        errors_raw("  \n"),
+        ["configuration is empty: expected a JSON object with a \"services\" list"]
+    );
+    assert_eq!(
+        errors_raw("{\"services\": [}"),
+        ["configuration is not valid JSON: expected value at line 1 column 15"]
+    );
+    assert_eq!(
+        errors_raw("[1, 2]"),
+        ["configuration must be a JSON object with a \"services\" list, got an array"]
+    );
+    assert_eq!(
+        errors_raw("{}"),
+        ["configuration: missing field `services` at line 1 column 2"]
+    );
+}
+
+#[test]
+fn every_error_of_a_document_is_reported() {
+    let config = json!({"services": [
+        {"name": "a", "namespace": "ns", "traffic": [{"revisionName": "a-1", "percent": 90}]},
+        {"name": "b", "namespace": "ns", "traffic": [{"tag": "X", "revisionName": "b-1", "percent": 100}]}
+    ]});
+    assert_eq!(
+        errors(&config),
+        [
+            "services[0] (a): traffic percents sum to 90, want 100",
+            "services[1] (b): traffic[0]: tag \"X\" is not a DNS-1035 label (lower-case letters, digits and '-', starting with a letter, at most 63 characters)",
+        ]
+    );
+}
+
+#[test]
+fn a_status_traffic_block_can_be_pasted() {
+    // `kubectl get ksvc -o yaml` reports each target's url; it is ignored.
+    let config = service(json!([
+        {"latestRevision": false, "percent": 80, "revisionName": "traffic-example-v1",
+         "tag": "v1", "url": "http://v1-traffic-example.default.example.com"},
+        {"latestRevision": true, "percent": 20, "tag": "latest",
+         "url": "http://latest-traffic-example.default.example.com"}
+    ]));
+    assert_eq!(errors(&config), Vec::<String>::new());
+}

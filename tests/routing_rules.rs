@@ -1,0 +1,296 @@
+//! The routing rules and their precedence, on the seeds' services.
+
+use std::collections::HashMap;
+
+use knative_traffic::routing::{
+    DEFAULT_ROUTE_HEADER, NAMESPACE_HEADER, REVISION_HEADER, TAG_HEADER,
+};
+use knative_traffic::{compile, Decision, Reason, Request, RouteTable};
+use rand_core::SeedableRng;
+use rand_xorshift::XorShiftRng;
+use serde_json::json;
+
+#[derive(Default)]
+struct Headers(HashMap<&'static str, &'static str>);
+
+impl Request for Headers {
+    fn header(&self, name: &str) -> Option<String> {
+        self.0.get(name).map(|v| v.to_string())
+    }
+}
+
+fn tag_header(tag: &'static str) -> Headers {
+    Headers(HashMap::from([(TAG_HEADER, tag)]))
+}
+
+/// The seed's helloworld-go with tags a and b at 50/50, and traffic-example
+/// at 80/20 with v3 at 0% behind `latest`.
+fn table() -> RouteTable {
+    let config = json!({
+        "domain": "example.com",
+        "services": [
+            {"name": "helloworld-go", "namespace": "example",
+             "traffic": [
+                {"tag": "a", "revisionName": "helloworld-go-00001", "percent": 50},
+                {"tag": "b", "revisionName": "helloworld-go-00002", "percent": 50}
+             ]},
+            {"name": "traffic-example", "namespace": "default", "domain": "knative.kuberun.com",
+             "latestReadyRevisionName": "traffic-example-v3",
+             "traffic": [
+                {"tag": "v1", "revisionName": "traffic-example-v1", "percent": 80},
+                {"tag": "v2", "revisionName": "traffic-example-v2", "percent": 20},
+                {"tag": "latest", "latestRevision": true, "percent": 0}
+             ]}
+        ]
+    });
+    compile(config.to_string().as_bytes()).unwrap()
+}
+
+fn rng() -> XorShiftRng {
+    XorShiftRng::seed_from_u64(7)
+}
+
+/// (revision, reason) of a routed request; panics on any other decision.
+fn routed(table: &RouteTable, host: &str, headers: &Headers) -> (String, Reason) {
+    match table.route(host, headers, &mut rng()) {
+        Decision::Route(r) => (r.destination.revision.to_string(), r.reason),
+        other => panic!("{host}: expected a route, got {other:?}"),
+    }
+}
+
+#[test]
+fn tag_hosts_reach_their_revision_in_every_zone_form() {
+    let t = table();
+    for zone in [
+        "example.example.com",
+        "example",
+        "example.svc",
+        "example.svc.cluster.local",
+    ] {
+        assert_eq!(
+            routed(&t, &format!("a-helloworld-go.{zone}"), &Headers::default()),
+            ("helloworld-go-00001".into(), Reason::TagHost)
+        );
+        assert_eq!(
+            routed(&t, &format!("b-helloworld-go.{zone}"), &Headers::default()),
+            ("helloworld-go-00002".into(), Reason::TagHost)
+        );
+    }
+}
+
+#[test]
+fn a_zero_percent_tag_is_reachable_on_its_host() {
+    let t = table();
+    for _ in 0..100 {
+        assert_eq!(
+            routed(
+                &t,
+                "latest-traffic-example.default.knative.kuberun.com",
+                &Headers::default()
+            ),
+            ("traffic-example-v3".into(), Reason::TagHost)
+        );
+    }
+}
+
+#[test]
+fn an_unknown_tag_host_is_not_found() {
+    let t = table();
+    match t.route(
+        "c-helloworld-go.example.example.com",
+        &Headers::default(),
+        &mut rng(),
+    ) {
+        Decision::NoSuchTag(service) => assert_eq!(&*service.name, "helloworld-go"),
+        other => panic!("expected NoSuchTag, got {other:?}"),
+    }
+    // Also in a cluster-local form, and with the v3 tag that does not exist yet.
+    assert!(matches!(
+        t.route(
+            "v3-traffic-example.default.svc.cluster.local",
+            &Headers::default(),
+            &mut rng()
+        ),
+        Decision::NoSuchTag(_)
+    ));
+}
+
+#[test]
+fn the_tag_header_reaches_its_revision_on_the_main_host() {
+    let t = table();
+    for _ in 0..50 {
+        assert_eq!(
+            routed(&t, "helloworld-go.example.example.com", &tag_header("a")),
+            ("helloworld-go-00001".into(), Reason::TagHeader)
+        );
+        assert_eq!(
+            routed(&t, "helloworld-go.example.example.com", &tag_header("b")),
+            ("helloworld-go-00002".into(), Reason::TagHeader)
+        );
+        assert_eq!(
+            routed(
+                &t,
+                "traffic-example.default.knative.kuberun.com",
+                &tag_header("latest")
+            ),
+            ("traffic-example-v3".into(), Reason::TagHeader)
+        );
+    }
+}
+
+#[test]
+fn an_unknown_or_differently_cased_tag_header_falls_through_to_the_draw() {
+    let t = table();
+    for tag in ["c", "A", " a", ""] {
+        let (_, reason) = routed(&t, "helloworld-go.example.example.com", &tag_header(tag));
+        assert_eq!(reason, Reason::Draw, "tag header {tag:?}");
+    }
+}
+
+#[test]
+fn the_tag_host_wins_over_the_tag_header() {
+    let t = table();
+    assert_eq!(
+        routed(&t, "a-helloworld-go.example.example.com", &tag_header("b")),
+        ("helloworld-go-00001".into(), Reason::TagHost)
+    );
+}
+
+#[test]
+fn the_draw_never_picks_a_zero_percent_revision() {
+    let t = table();
+    let mut rng = rng();
+    for _ in 0..10_000 {
+        match t.route(
+            "traffic-example.default.knative.kuberun.com",
+            &Headers::default(),
+            &mut rng,
+        ) {
+            Decision::Route(r) => {
+                assert_ne!(&*r.destination.revision, "traffic-example-v3");
+                assert_eq!(r.reason, Reason::Draw);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn hosts_tolerate_port_case_and_trailing_dot() {
+    let t = table();
+    for host in [
+        "a-helloworld-go.example.example.com:80",
+        "A-HelloWorld-Go.Example.Example.COM",
+        "a-helloworld-go.example.example.com.",
+        "a-helloworld-go.example.example.com.:8080",
+    ] {
+        assert_eq!(
+            routed(&t, host, &Headers::default()),
+            ("helloworld-go-00001".into(), Reason::TagHost),
+            "{host}"
+        );
+    }
+}
+
+#[test]
+fn unknown_hosts_pass_through() {
+    let t = table();
+    for host in [
+        "",
+        "example.com",
+        "helloworld-go.other.example.com",
+        "helloworld-go.example.example.org",
+        "helloworld-go",
+        "[::1]:8080",
+        "127.0.0.1:8080",
+        "hëllo.example.example.com",
+        "a-other.example.example.com",
+    ] {
+        assert_eq!(
+            t.route(host, &tag_header("a"), &mut rng()),
+            Decision::PassThrough,
+            "{host}"
+        );
+    }
+}
+
+#[test]
+fn headers_written_on_each_path() {
+    let t = table();
+    let headers = |host: &str, h: &Headers| -> Vec<(String, Option<String>)> {
+        match t.route(host, h, &mut rng()) {
+            Decision::Route(r) => r
+                .request_headers()
+                .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+                .collect(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let s = |v: &str| Some(v.to_string());
+    assert_eq!(
+        headers("a-helloworld-go.example.example.com", &Headers::default()),
+        vec![
+            ("x-knative-cluster".into(), s("helloworld-go-00001")),
+            (REVISION_HEADER.into(), s("helloworld-go-00001")),
+            (NAMESPACE_HEADER.into(), s("example")),
+            (DEFAULT_ROUTE_HEADER.into(), None),
+            (TAG_HEADER.into(), s("a")),
+        ]
+    );
+    assert_eq!(
+        headers("helloworld-go.example.example.com", &tag_header("b")),
+        vec![
+            ("x-knative-cluster".into(), s("helloworld-go-00002")),
+            (REVISION_HEADER.into(), s("helloworld-go-00002")),
+            (NAMESPACE_HEADER.into(), s("example")),
+            (DEFAULT_ROUTE_HEADER.into(), None),
+        ]
+    );
+    let drawn = headers("helloworld-go.example.example.com", &tag_header("zzz"));
+    assert_eq!(drawn[3], (DEFAULT_ROUTE_HEADER.into(), s("true")));
+    assert_eq!(drawn.len(), 4);
+}
+
+#[test]
+fn clusters_follow_the_template_and_overrides() {
+    let config = json!({
+        "clusterHeader": "X-Upstream",
+        "clusterTemplate": "outbound|80||{revision}.{namespace}.svc.cluster.local",
+        "services": [{"name": "web", "namespace": "prod",
+            "traffic": [
+                {"tag": "old", "revisionName": "web-1", "percent": 0},
+                {"tag": "new", "revisionName": "web-2", "percent": 100}
+            ],
+            "clusters": {"web-2": "web-canary"}}]
+    });
+    let t = compile(config.to_string().as_bytes()).unwrap();
+    assert_eq!(t.cluster_header(), "x-upstream");
+    let cluster = |host: &str| match t.route(host, &Headers::default(), &mut rng()) {
+        Decision::Route(r) => r.destination.cluster.to_string(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        cluster("old-web.prod"),
+        "outbound|80||web-1.prod.svc.cluster.local"
+    );
+    assert_eq!(cluster("new-web.prod"), "web-canary");
+}
+
+#[test]
+fn targets_naming_one_revision_are_merged() {
+    let config = json!({"services": [{"name": "web", "namespace": "ns",
+    "latestReadyRevisionName": "web-2",
+    "traffic": [
+        {"tag": "current", "revisionName": "web-2", "percent": 30},
+        {"revisionName": "web-1", "percent": 40},
+        {"tag": "latest", "latestRevision": true, "percent": 30}
+    ]}]});
+    let t = compile(config.to_string().as_bytes()).unwrap();
+    let service = &t.services()[0];
+    assert_eq!(service.destinations.len(), 2);
+    assert_eq!(
+        service.split.shares(),
+        vec![(0, 6_000), (1, 4_000)],
+        "web-2 gets 30 + 30 in its first position"
+    );
+}
