@@ -1,0 +1,192 @@
+//! The proxy-wasm layer: reads the request's headers, asks the
+//! [`RouteTable`], writes what the decision says. No routing rule lives here.
+//!
+//! Host calls go through `proxy_wasm::hostcalls` rather than the SDK's
+//! context helpers, which unwrap their results (a non-UTF-8 header value
+//! would panic there, and a panic kills the VM).
+
+use std::cell::RefCell;
+use std::hash::{BuildHasher, RandomState};
+use std::rc::Rc;
+use std::time::UNIX_EPOCH;
+
+use log::{error, info, warn};
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
+use rand_core::SeedableRng;
+use rand_xorshift::XorShiftRng;
+
+use crate::routing::{Decision, Request, RouteTable};
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::new()) });
+}}
+
+/// One per plugin configuration in each VM (one VM per Envoy worker thread).
+struct Root {
+    table: Option<Rc<RouteTable>>,
+    rng: Rc<RefCell<XorShiftRng>>,
+}
+
+impl Root {
+    fn new() -> Root {
+        Root {
+            table: None,
+            rng: Rc::new(RefCell::new(XorShiftRng::from_seed(entropy_seed()))),
+        }
+    }
+}
+
+/// A seed from the host's entropy: std's `RandomState` draws its keys from
+/// WASI `random_get`, which Envoy serves from its own random source. The clock
+/// is mixed in so that even a host without entropy gives each VM its own
+/// sequence.
+fn entropy_seed() -> [u8; 16] {
+    let state = RandomState::new();
+    let nanos = hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut seed = [0u8; 16];
+    let (low, high) = seed.split_at_mut(8);
+    low.copy_from_slice(&state.hash_one(nanos).to_le_bytes());
+    high.copy_from_slice(&state.hash_one(!nanos).to_le_bytes());
+    seed
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        let config = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
+            Ok(config) => config.unwrap_or_default(),
+            Err(status) => {
+                error!("cannot read the plugin configuration: {status:?}");
+                return false;
+            }
+        };
+        match crate::compile(&config) {
+            Ok(table) => {
+                info!(
+                    "configuration accepted: {} service(s), cluster header {:?}",
+                    table.services().len(),
+                    table.cluster_header()
+                );
+                self.table = Some(Rc::new(table));
+                true
+            }
+            Err(errors) => {
+                // Each error on its own line of Envoy's log; the previous
+                // table (if any) keeps serving.
+                for e in &errors.0 {
+                    error!("configuration refused: {e}");
+                }
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Stream {
+            table: self.table.clone(),
+            rng: Rc::clone(&self.rng),
+        }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+/// One per request.
+struct Stream {
+    table: Option<Rc<RouteTable>>,
+    rng: Rc<RefCell<XorShiftRng>>,
+}
+
+/// The request's headers, read from the host one at a time as the rules ask.
+struct HostHeaders;
+
+impl Request for HostHeaders {
+    fn header(&self, name: &str) -> Option<String> {
+        request_header(name)
+    }
+}
+
+fn request_header(name: &str) -> Option<String> {
+    let bytes = hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
+        .ok()
+        .flatten()?;
+    String::from_utf8(bytes).ok()
+}
+
+fn set_request_header(name: &str, value: Option<&str>) {
+    if let Err(status) = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, value) {
+        warn!("cannot set request header {name}: {status:?}");
+    }
+}
+
+/// Makes Envoy pick the route again now that the headers it matches on have
+/// changed. Envoy >= 1.33 offers this as a foreign function; older ones clear
+/// the cache by themselves when a module changes a request header.
+fn clear_route_cache() {
+    let _ = hostcalls::call_foreign_function("clear_route_cache", None);
+}
+
+/// The cluster header is the filter's channel to the route; a client must not
+/// be able to choose a cluster by sending it on a request the filter does not
+/// route.
+fn strip_client_cluster_header(table: &RouteTable) {
+    if request_header(table.cluster_header()).is_some() {
+        set_request_header(table.cluster_header(), None);
+        clear_route_cache();
+    }
+}
+
+impl Context for Stream {}
+
+impl HttpContext for Stream {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let Some(table) = &self.table else {
+            return Action::Continue;
+        };
+        let Some(authority) = request_header(":authority") else {
+            return Action::Continue;
+        };
+        let decision = match self.rng.try_borrow_mut() {
+            Ok(mut rng) => table.route(&authority, &HostHeaders, &mut *rng),
+            Err(_) => return Action::Continue,
+        };
+        match decision {
+            Decision::PassThrough => {
+                strip_client_cluster_header(table);
+                Action::Continue
+            }
+            Decision::NoSuchTag(service) => {
+                let body = format!(
+                    "service {}.{} has no such tag\n",
+                    service.name, service.namespace
+                );
+                let sent = hostcalls::send_http_response(
+                    404,
+                    vec![("content-type", "text/plain; charset=utf-8")],
+                    Some(body.as_bytes()),
+                );
+                if sent.is_err() {
+                    strip_client_cluster_header(table);
+                    return Action::Continue;
+                }
+                Action::Pause
+            }
+            Decision::Route(route) => {
+                for (name, value) in route.request_headers() {
+                    set_request_header(name, value);
+                }
+                clear_route_cache();
+                Action::Continue
+            }
+        }
+    }
+}
