@@ -1,0 +1,236 @@
+//! The demo revision: the seeds' rest-api, one process per revision.
+//!
+//! `GET /` answers `Welcome to the {RESOURCE} app!`, `/{RESOURCE}` and
+//! `/{RESOURCE}/{ticker}` answer as the seed's Go program does (it has no
+//! stock service to ask, so a ticker is "not found", the seed's own offline
+//! answer). With `--echo-headers` every response also carries the
+//! `Knative-Serving-*` request headers the revision received, as
+//! `x-echo-knative-serving-*`; with `--log-requests` each request is printed
+//! on standard output (method, path, and its Host and `Knative-Serving-*`
+//! headers), which is how tests see what reached a revision.
+//!
+//! Plain std HTTP/1.1 with keep-alive, a thread per connection: enough for a
+//! demo and for load tests through Envoy, which keeps few upstream connections.
+
+use std::env;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::thread;
+
+const USAGE: &str =
+    "usage: demo-backend [--listen ADDR] [--resource NAME] [--echo-headers] [--log-requests]
+  --listen ADDR    address to listen on (default 0.0.0.0:$PORT, PORT defaulting to 8080)
+  --resource NAME  the revision's name in answers (default $RESOURCE, else NOT SPECIFIED)
+  --echo-headers   return the Knative-Serving-* request headers as x-echo-* response headers
+  --log-requests   print one line per request on standard output";
+
+#[derive(Clone)]
+struct Options {
+    resource: String,
+    echo_headers: bool,
+    log_requests: bool,
+}
+
+fn main() -> ExitCode {
+    let mut listen = format!(
+        "0.0.0.0:{}",
+        env::var("PORT").unwrap_or_else(|_| "8080".into())
+    );
+    let mut options = Options {
+        resource: env::var("RESOURCE")
+            .ok()
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "NOT SPECIFIED".into()),
+        echo_headers: false,
+        log_requests: false,
+    };
+    let mut args = env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--listen" => match args.next() {
+                Some(v) => listen = v,
+                None => return usage_error("--listen needs an address"),
+            },
+            "--resource" => match args.next() {
+                Some(v) => options.resource = v,
+                None => return usage_error("--resource needs a name"),
+            },
+            "--echo-headers" => options.echo_headers = true,
+            "--log-requests" => options.log_requests = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            other => return usage_error(&format!("unknown argument {other:?}")),
+        }
+    }
+    let listener = match TcpListener::bind(&listen) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("demo-backend: cannot listen on {listen}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "demo-backend: revision {} listening on {listen}",
+        options.resource
+    );
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let options = options.clone();
+        thread::spawn(move || {
+            let _ = serve(stream, &options);
+        });
+    }
+    ExitCode::SUCCESS
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("demo-backend: {message}\n{USAGE}");
+    ExitCode::from(2)
+}
+
+struct Request {
+    method: String,
+    path: String,
+    version: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn keep_alive(&self) -> bool {
+        match self.header("connection") {
+            Some(v) if v.eq_ignore_ascii_case("close") => false,
+            Some(v) if v.eq_ignore_ascii_case("keep-alive") => true,
+            _ => self.version == "HTTP/1.1",
+        }
+    }
+}
+
+fn serve(stream: TcpStream, options: &Options) -> io::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    while let Some(request) = read_request(&mut reader)? {
+        // Bodies are not used; read past them to keep the connection in step.
+        let length = request
+            .header("content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        io::copy(&mut (&mut reader).take(length), &mut io::sink())?;
+        if options.log_requests {
+            log_request(&request);
+        }
+        let (status, body) = answer(&request.path, &options.resource);
+        let keep_alive = request.keep_alive();
+        let mut head = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n",
+            body.len()
+        );
+        if options.echo_headers {
+            for (name, value) in knative_headers(&request) {
+                head.push_str(&format!("x-echo-{name}: {value}\r\n"));
+            }
+        }
+        if !keep_alive {
+            head.push_str("connection: close\r\n");
+        }
+        head.push_str("\r\n");
+        let body = if request.method == "HEAD" { "" } else { &body };
+        writer.write_all(format!("{head}{body}").as_bytes())?;
+        if !keep_alive {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The seed's three handlers (Go's mux sends every other path to `/`).
+fn answer(path: &str, resource: &str) -> (&'static str, String) {
+    let path = path.split('?').next().unwrap_or(path);
+    let root = format!("/{resource}");
+    if path == root {
+        return (
+            "200 OK",
+            format!("{resource} ticker not found!, require /{resource}/{{ticker}}\n"),
+        );
+    }
+    if let Some(ticker) = path.strip_prefix(&format!("{root}/")) {
+        return (
+            "200 OK",
+            format!("{resource} not found for ticker : {ticker}\n"),
+        );
+    }
+    ("200 OK", format!("Welcome to the {resource} app!\n"))
+}
+
+/// The request's `Knative-Serving-*` headers, lower-cased and sorted.
+fn knative_headers(request: &Request) -> Vec<(String, &str)> {
+    let mut found: Vec<(String, &str)> = request
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str()))
+        .filter(|(k, _)| k.starts_with("knative-serving-"))
+        .collect();
+    found.sort();
+    found
+}
+
+fn log_request(request: &Request) {
+    let mut line = format!(
+        "{} {} host={}",
+        request.method,
+        request.path,
+        request.header("host").unwrap_or("")
+    );
+    for (name, value) in knative_headers(request) {
+        line.push_str(&format!(" {name}={value}"));
+    }
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Reads one request head; `None` at a clean end of the connection.
+fn read_request(reader: &mut impl BufRead) -> io::Result<Option<Request>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(path), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "bad request line",
+        ));
+    };
+    let mut request = Request {
+        method: method.into(),
+        path: path.into(),
+        version: version.into(),
+        headers: Vec::new(),
+    };
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let header = line.trim_end_matches(['\r', '\n']);
+        if header.is_empty() {
+            return Ok(Some(request));
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            request
+                .headers
+                .push((name.trim().to_string(), value.trim().to_string()));
+        }
+    }
+}

