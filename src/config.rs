@@ -151,7 +151,8 @@ mod tests {
     use super::*;
 
     fn percent(json: &str) -> Result<Percent, String> {
-        serde_json::from_str::<Percent>(json).map_err(|e| e.to_string())
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        serde_json::from_value::<Percent>(value).map_err(|e| e.to_string())
     }
 
     #[test]

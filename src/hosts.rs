@@ -84,6 +84,7 @@ impl HostTable {
         // lookup per dash, linear in its length.
         first
             .match_indices('-')
+            .filter(|&(i, _)| i > 0)
             .filter_map(|(i, _)| first.get(i + 1..))
             .filter_map(|name| labels.get(name))
             .find_map(|entry| match entry.label {
