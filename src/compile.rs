@@ -7,16 +7,21 @@
 use serde_json::Value;
 
 use crate::config::{
-    Document, ServiceSpec, TrafficTarget, DEFAULT_CLUSTER_DOMAIN, DEFAULT_CLUSTER_HEADER,
-    DEFAULT_CLUSTER_TEMPLATE, DEFAULT_DOMAIN,
+    Document, Percent, RolloutSpec, RuleSpec, ServiceSpec, StickySpec, TrafficTarget,
+    DEFAULT_CLUSTER_DOMAIN, DEFAULT_CLUSTER_HEADER, DEFAULT_CLUSTER_TEMPLATE, DEFAULT_DOMAIN,
 };
 use crate::error::{ConfigError, ConfigErrors};
 use crate::hosts::{is_dns1035_label, is_dns1123_label, is_dns_name, HostTableBuilder};
+use crate::metrics::NO_SLOT;
+use crate::request::Source;
+use crate::rollout::{default_steps, parse_duration, parse_instant, Rollout};
 use crate::routing::{
-    Destination, RouteTable, Service, Tag, DEFAULT_ROUTE_HEADER, NAMESPACE_HEADER, REVISION_HEADER,
-    TAG_HEADER,
+    Destination, Reason, RouteTable, Service, Tag, DEFAULT_ROUTE_HEADER, NAMESPACE_HEADER,
+    REVISION_HEADER, TAG_HEADER,
 };
-use crate::split::{DestinationId, Split, SplitError, BUCKETS_PER_PERCENT};
+use crate::rules::{Rule, Test};
+use crate::split::{DestinationId, Split, BUCKETS_PER_PERCENT};
+use crate::sticky::Sticky;
 
 /// Parses and compiles a configuration document.
 pub fn compile(json: &[u8]) -> Result<RouteTable, ConfigErrors> {
@@ -102,11 +107,12 @@ pub fn compile_document(document: &Document) -> Result<RouteTable, ConfigErrors>
     let defaults = Defaults::new(document, &mut errors);
     let mut hosts = HostTableBuilder::default();
     let mut services = Vec::with_capacity(document.services.len());
+    let mut next_slot = 0u32;
     for (index, spec) in document.services.iter().enumerate() {
         let mut report = |message: String| {
             errors.push(ConfigError::service(index, Some(&spec.name), message));
         };
-        if let Some(service) = compile_service(spec, &defaults, &mut report) {
+        if let Some(mut service) = compile_service(spec, &defaults, &mut report) {
             register_hosts(
                 index,
                 &service,
@@ -116,6 +122,9 @@ pub fn compile_document(document: &Document) -> Result<RouteTable, ConfigErrors>
                 &mut hosts,
                 &mut report,
             );
+            if defaults.metrics {
+                assign_metric_slots(&mut service, &mut next_slot);
+            }
             services.push(service);
         }
     }
@@ -124,6 +133,7 @@ pub fn compile_document(document: &Document) -> Result<RouteTable, ConfigErrors>
     }
     Ok(RouteTable {
         cluster_header: defaults.cluster_header.into(),
+        route_response_header: defaults.route_response_header.map(Into::into),
         hosts: hosts.build(),
         services: services.into(),
     })
@@ -135,6 +145,8 @@ struct Defaults<'d> {
     cluster_template: &'d str,
     domain: &'d str,
     cluster_domain: &'d str,
+    route_response_header: Option<String>,
+    metrics: bool,
 }
 
 impl<'d> Defaults<'d> {
@@ -145,22 +157,17 @@ impl<'d> Defaults<'d> {
             .as_deref()
             .unwrap_or(DEFAULT_CLUSTER_HEADER)
             .to_ascii_lowercase();
-        if !is_header_name(&cluster_header) {
-            error(format!(
-                "clusterHeader: {cluster_header:?} is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"
-            ));
-        } else if [
-            TAG_HEADER,
-            REVISION_HEADER,
-            NAMESPACE_HEADER,
-            DEFAULT_ROUTE_HEADER,
-            "host",
-        ]
-        .contains(&cluster_header.as_str())
-        {
-            error(format!(
-                "clusterHeader: {cluster_header:?} is a header the filter writes for another purpose"
-            ));
+        if let Err(message) = check_own_header(&cluster_header) {
+            error(format!("clusterHeader: {message}"));
+        }
+        let route_response_header = document
+            .route_response_header
+            .as_deref()
+            .map(str::to_ascii_lowercase);
+        if let Some(header) = &route_response_header {
+            if let Err(message) = check_own_header(header) {
+                error(format!("routeResponseHeader: {message}"));
+            }
         }
         let cluster_template = document
             .cluster_template
@@ -187,8 +194,35 @@ impl<'d> Defaults<'d> {
             cluster_template,
             domain,
             cluster_domain,
+            route_response_header,
+            metrics: document.metrics.unwrap_or(true),
         }
     }
+}
+
+/// A header the filter itself writes: a valid name, and not one of the
+/// headers it writes for another purpose.
+fn check_own_header(name: &str) -> Result<(), String> {
+    if !is_header_name(name) {
+        return Err(format!(
+            "{name:?} is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"
+        ));
+    }
+    if [
+        TAG_HEADER,
+        REVISION_HEADER,
+        NAMESPACE_HEADER,
+        DEFAULT_ROUTE_HEADER,
+        "host",
+        "set-cookie",
+    ]
+    .contains(&name)
+    {
+        return Err(format!(
+            "{name:?} is a header the filter writes for another purpose"
+        ));
+    }
+    Ok(())
 }
 
 const PLACEHOLDERS: [&str; 3] = ["{revision}", "{service}", "{namespace}"];
@@ -220,7 +254,7 @@ fn cluster_name(template: &str, revision: &str, service: &str, namespace: &str) 
         .replace("{namespace}", namespace)
 }
 
-/// A token as RFC 9110 defines header names.
+/// A token as RFC 9110 defines header names (and RFC 6265 cookie names).
 fn is_header_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -239,6 +273,36 @@ const DNS1035: &str =
 const DNS1123: &str =
     "a DNS-1123 label (lower-case letters, digits and '-', at most 63 characters)";
 
+/// Collects a service's errors; `ok` stays true while there are none.
+struct Checks<'r, F: FnMut(String)> {
+    report: &'r mut F,
+    ok: bool,
+}
+
+impl<F: FnMut(String)> Checks<'_, F> {
+    fn fail(&mut self, message: String) {
+        self.ok = false;
+        (self.report)(message);
+    }
+}
+
+/// The headers a service's rules and stickiness read, each given one slot.
+#[derive(Default)]
+struct HeaderSlots(Vec<Box<str>>);
+
+impl HeaderSlots {
+    fn slot(&mut self, name: &str) -> u32 {
+        let index = match self.0.iter().position(|n| &**n == name) {
+            Some(i) => i,
+            None => {
+                self.0.push(name.into());
+                self.0.len() - 1
+            }
+        };
+        u32::try_from(index).unwrap_or(u32::MAX)
+    }
+}
+
 /// Validates one service and builds its routing state. Returns `None` if it
 /// has errors (all reported).
 fn compile_service(
@@ -246,20 +310,16 @@ fn compile_service(
     defaults: &Defaults,
     report: &mut impl FnMut(String),
 ) -> Option<Service> {
-    let mut ok = true;
-    let mut fail = |message: String| {
-        ok = false;
-        report(message);
-    };
+    let mut checks = Checks { report, ok: true };
     if !is_dns1035_label(&spec.name) {
-        fail(format!("name: {:?} is not {DNS1035}", spec.name));
+        checks.fail(format!("name: {:?} is not {DNS1035}", spec.name));
     }
     if !is_dns1123_label(&spec.namespace) {
-        fail(format!("namespace: {:?} is not {DNS1123}", spec.namespace));
+        checks.fail(format!("namespace: {:?} is not {DNS1123}", spec.namespace));
     }
     if let Some(domain) = &spec.domain {
         if !is_dns_name(domain) {
-            fail(format!("domain: {domain:?} is not a lower-case DNS name"));
+            checks.fail(format!("domain: {domain:?} is not a lower-case DNS name"));
         }
     }
     let latest_ready = spec
@@ -268,48 +328,137 @@ fn compile_service(
         .filter(|r| !r.is_empty());
     if let Some(latest) = latest_ready {
         if !is_plain_value(latest) {
-            fail(format!(
+            checks.fail(format!(
                 "latestReadyRevisionName: {latest:?} is not a revision name"
             ));
         }
     }
 
+    let traffic = compile_traffic(spec, latest_ready, &mut checks);
+    let mut revisions = traffic.revisions;
+    let rollout_target = spec.rollout.as_ref().and_then(|rollout| {
+        rollout_revision(
+            rollout,
+            latest_ready,
+            &traffic.percents,
+            &revisions,
+            &mut checks,
+        )
+    });
+    let rollout_destination =
+        rollout_target.map(|revision| position_or_push(&mut revisions, revision));
+    let destinations = compile_destinations(spec, defaults, &revisions, &mut checks);
+    let mut tags: Vec<Tag> = traffic
+        .tags
+        .into_iter()
+        .map(|(name, destination)| Tag {
+            name: name.into(),
+            destination,
+        })
+        .collect();
+    tags.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut header_names = HeaderSlots::default();
+    let rules = compile_rules(&spec.rules, &tags, &mut header_names, &mut checks);
+    let sticky = spec
+        .sticky
+        .as_ref()
+        .and_then(|s| compile_sticky(s, spec, &mut header_names, &mut checks));
+    let split = Split::new(
+        traffic
+            .percents
+            .iter()
+            .map(|&(d, p)| (d, p * BUCKETS_PER_PERCENT)),
+    )
+    .ok();
+    let rollout = match (&spec.rollout, rollout_destination, &split) {
+        (Some(rollout), Some(target), Some(split)) => {
+            compile_rollout(rollout, split, target, &mut checks)
+        }
+        _ => None,
+    };
+    if !checks.ok {
+        return None;
+    }
+    Some(Service {
+        name: spec.name.as_str().into(),
+        namespace: spec.namespace.as_str().into(),
+        metric_slots: vec![[NO_SLOT; Reason::ROUTED.len()]; destinations.len()].into(),
+        not_found_slot: NO_SLOT,
+        destinations: destinations.into(),
+        tags: tags.into(),
+        split: split?,
+        rollout,
+        rules: rules.into(),
+        sticky,
+        header_names: header_names.0.into(),
+    })
+}
+
+fn position_or_push<'a>(revisions: &mut Vec<&'a str>, revision: &'a str) -> DestinationId {
+    let index = revisions
+        .iter()
+        .position(|r| *r == revision)
+        .unwrap_or_else(|| {
+            revisions.push(revision);
+            revisions.len() - 1
+        });
+    u32::try_from(index).unwrap_or(u32::MAX)
+}
+
+/// A service's `traffic` block, resolved.
+struct Traffic<'s> {
+    /// Distinct revisions, in order of first appearance.
+    revisions: Vec<&'s str>,
+    /// `(destination, percent)` per target with a revision, in order.
+    percents: Vec<(DestinationId, u32)>,
+    /// `(tag, destination)`, in order.
+    tags: Vec<(&'s str, DestinationId)>,
+}
+
+fn compile_traffic<'s>(
+    spec: &'s ServiceSpec,
+    latest_ready: Option<&'s str>,
+    checks: &mut Checks<impl FnMut(String)>,
+) -> Traffic<'s> {
     // Knative's default: no traffic block means everything to the latest.
-    let default_traffic;
-    let traffic: &[TrafficTarget] = if spec.traffic.is_empty() {
-        default_traffic = [TrafficTarget {
-            latest_revision: Some(true),
-            percent: crate::config::Percent::new(100),
-            ..TrafficTarget::default()
-        }];
-        &default_traffic
+    const LATEST: &[TrafficTarget] = &[TrafficTarget {
+        tag: None,
+        revision_name: None,
+        latest_revision: Some(true),
+        percent: Percent::HUNDRED,
+        url: None,
+    }];
+    let targets: &[TrafficTarget] = if spec.traffic.is_empty() {
+        LATEST
     } else {
         &spec.traffic
     };
-
-    let mut revisions: Vec<&str> = Vec::new();
-    let mut shares: Vec<(DestinationId, u32)> = Vec::with_capacity(traffic.len());
-    let mut tags: Vec<(&str, usize, DestinationId)> = Vec::new();
+    let mut traffic = Traffic {
+        revisions: Vec::new(),
+        percents: Vec::with_capacity(targets.len()),
+        tags: Vec::new(),
+    };
+    let mut first_use: Vec<(&str, usize)> = Vec::new();
     let mut sum: u32 = 0;
-    for (j, target) in traffic.iter().enumerate() {
+    for (j, target) in targets.iter().enumerate() {
         let named = target.revision_name.as_deref().filter(|r| !r.is_empty());
         let latest = target.latest_revision.unwrap_or(named.is_none());
         let revision = match (latest, named) {
             (true, Some(name)) => {
-                fail(format!(
+                checks.fail(format!(
                     "traffic[{j}]: latestRevision: true and revisionName {name:?} exclude each other; set one"
                 ));
                 None
             }
             (false, None) => {
-                fail(format!(
+                checks.fail(format!(
                     "traffic[{j}]: latestRevision: false needs a revisionName"
                 ));
                 None
             }
             (true, None) => {
                 if latest_ready.is_none() {
-                    fail(format!(
+                    checks.fail(format!(
                         "traffic[{j}]: follows the latest revision, but latestReadyRevisionName is not set"
                     ));
                 }
@@ -317,7 +466,7 @@ fn compile_service(
             }
             (false, Some(name)) => {
                 if !is_plain_value(name) {
-                    fail(format!(
+                    checks.fail(format!(
                         "traffic[{j}]: revisionName {name:?} is not a revision name"
                     ));
                 }
@@ -326,42 +475,45 @@ fn compile_service(
         };
         let percent = target.percent.map_or(0, |p| u32::from(p.get()));
         sum += percent;
-        let destination = revision.map(|revision| {
-            let id = revisions
-                .iter()
-                .position(|r| *r == revision)
-                .unwrap_or_else(|| {
-                    revisions.push(revision);
-                    revisions.len() - 1
-                });
-            u32::try_from(id).unwrap_or(u32::MAX)
-        });
+        let destination = revision.map(|r| position_or_push(&mut traffic.revisions, r));
         if let Some(destination) = destination {
-            shares.push((destination, percent * BUCKETS_PER_PERCENT));
+            traffic.percents.push((destination, percent));
         }
-        if let Some(tag) = &target.tag {
+        if let Some(tag) = target.tag.as_deref() {
             if !is_dns1035_label(tag) {
-                fail(format!("traffic[{j}]: tag {tag:?} is not {DNS1035}"));
-            } else if let Some((_, first, _)) = tags.iter().find(|(t, _, _)| t == tag) {
-                fail(format!(
+                checks.fail(format!("traffic[{j}]: tag {tag:?} is not {DNS1035}"));
+            } else if let Some((_, first)) = first_use.iter().find(|(t, _)| *t == tag) {
+                checks.fail(format!(
                     "traffic[{j}]: tag {tag:?} is already used by traffic[{first}]"
                 ));
             } else if tag.len() + 1 + spec.name.len() > 63 {
-                fail(format!(
+                checks.fail(format!(
                     "traffic[{j}]: tag {tag:?} makes the host label \"{tag}-{}\" longer than a DNS label's 63 characters",
                     spec.name
                 ));
-            } else if let Some(destination) = destination {
-                tags.push((tag, j, destination));
+            } else {
+                first_use.push((tag, j));
+                if let Some(destination) = destination {
+                    traffic.tags.push((tag, destination));
+                }
             }
         }
     }
     if sum != 100 {
-        fail(format!("traffic percents sum to {sum}, want 100"));
+        checks.fail(format!("traffic percents sum to {sum}, want 100"));
     }
+    traffic
+}
+
+fn compile_destinations(
+    spec: &ServiceSpec,
+    defaults: &Defaults,
+    revisions: &[&str],
+    checks: &mut Checks<impl FnMut(String)>,
+) -> Vec<Destination> {
     for revision in spec.clusters.keys() {
         if !revisions.contains(&revision.as_str()) {
-            fail(format!(
+            checks.fail(format!(
                 "clusters: revision {revision:?} is not in this service's traffic"
             ));
         }
@@ -384,34 +536,244 @@ fn compile_service(
         .collect();
     for destination in &destinations {
         if !is_plain_value(&destination.cluster) {
-            fail(format!(
+            checks.fail(format!(
                 "clusters: cluster {:?} of revision {:?} is not a cluster name (printable ASCII, no spaces)",
                 destination.cluster, destination.revision
             ));
         }
     }
-    if !ok {
+    destinations
+}
+
+fn compile_rules(
+    specs: &[RuleSpec],
+    tags: &[Tag],
+    headers: &mut HeaderSlots,
+    checks: &mut Checks<impl FnMut(String)>,
+) -> Vec<Rule> {
+    let mut rules = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        let source = match (&spec.header, &spec.cookie) {
+            (Some(header), None) if is_header_name(header) => Some(Source::Header {
+                slot: headers.slot(&header.to_ascii_lowercase()),
+            }),
+            (None, Some(cookie)) if is_header_name(cookie) => Some(Source::Cookie {
+                slot: headers.slot("cookie"),
+                name: cookie.as_str().into(),
+            }),
+            (Some(name), None) | (None, Some(name)) => {
+                checks.fail(format!(
+                    "rules[{i}]: {name:?} is not a header or cookie name"
+                ));
+                None
+            }
+            _ => {
+                checks.fail(format!("rules[{i}]: set one of header or cookie"));
+                None
+            }
+        };
+        let test = match (&spec.exact, &spec.prefix, spec.present) {
+            (Some(v), None, None) => Some(Test::Exact(v.as_str().into())),
+            (None, Some(v), None) => Some(Test::Prefix(v.as_str().into())),
+            (None, None, Some(true)) => Some(Test::Present),
+            (None, None, Some(false)) => {
+                checks.fail(format!(
+                    "rules[{i}]: present must be true (a rule matches what a request has)"
+                ));
+                None
+            }
+            _ => {
+                checks.fail(format!("rules[{i}]: set one of exact, prefix or present"));
+                None
+            }
+        };
+        let tag = tags.iter().position(|t| *t.name == *spec.tag);
+        if tag.is_none() {
+            checks.fail(format!(
+                "rules[{i}]: tag {:?} is not a tag of this service's traffic",
+                spec.tag
+            ));
+        }
+        if let (Some(source), Some(test), Some(tag)) = (source, test, tag) {
+            rules.push(Rule {
+                source,
+                test,
+                tag: u32::try_from(tag).unwrap_or(u32::MAX),
+            });
+        }
+    }
+    rules
+}
+
+/// Max-Age of a handed-out sticky cookie when `maxAge` is not given: a day.
+const DEFAULT_STICKY_MAX_AGE: u64 = 86_400;
+
+fn compile_sticky(
+    spec: &StickySpec,
+    service: &ServiceSpec,
+    headers: &mut HeaderSlots,
+    checks: &mut Checks<impl FnMut(String)>,
+) -> Option<Sticky> {
+    let source = match (&spec.cookie, &spec.header) {
+        (Some(cookie), None) if is_header_name(cookie) => Source::Cookie {
+            slot: headers.slot("cookie"),
+            name: cookie.as_str().into(),
+        },
+        (None, Some(header)) if is_header_name(header) => Source::Header {
+            slot: headers.slot(&header.to_ascii_lowercase()),
+        },
+        (Some(name), None) | (None, Some(name)) => {
+            checks.fail(format!("sticky: {name:?} is not a header or cookie name"));
+            return None;
+        }
+        _ => {
+            checks.fail("sticky: set one of cookie or header".into());
+            return None;
+        }
+    };
+    let set_cookie = spec.set_cookie.unwrap_or(false);
+    if set_cookie && spec.cookie.is_none() {
+        checks.fail("sticky: setCookie needs a cookie key".into());
+    }
+    if spec.max_age.is_some() && !set_cookie {
+        checks.fail("sticky: maxAge applies only with setCookie: true".into());
+    }
+    let max_age = set_cookie.then(|| spec.max_age.unwrap_or(DEFAULT_STICKY_MAX_AGE));
+    Some(Sticky::new(
+        source,
+        &service.namespace,
+        &service.name,
+        max_age,
+    ))
+}
+
+/// The revision a rollout rolls to, checked to start from 0%.
+fn rollout_revision<'s>(
+    spec: &'s RolloutSpec,
+    latest_ready: Option<&'s str>,
+    percents: &[(DestinationId, u32)],
+    revisions: &[&str],
+    checks: &mut Checks<impl FnMut(String)>,
+) -> Option<&'s str> {
+    let Some(revision) = spec
+        .revision_name
+        .as_deref()
+        .filter(|r| !r.is_empty())
+        .or(latest_ready)
+    else {
+        checks.fail("rollout: no revisionName, and no latestReadyRevisionName to roll to".into());
+        return None;
+    };
+    if !is_plain_value(revision) {
+        checks.fail(format!(
+            "rollout: revisionName {revision:?} is not a revision name"
+        ));
         return None;
     }
-    let split = match Split::new(shares) {
-        Ok(split) => split,
-        Err(SplitError::Sum { .. }) => return None,
-    };
-    let mut tags: Vec<Tag> = tags
-        .into_iter()
-        .map(|(name, _, destination)| Tag {
-            name: name.into(),
-            destination,
+    let share: u32 = revisions
+        .iter()
+        .position(|r| *r == revision)
+        .map(|d| {
+            percents
+                .iter()
+                .filter(|(dest, _)| *dest as usize == d)
+                .map(|(_, p)| p)
+                .sum()
         })
+        .unwrap_or(0);
+    if share > 0 {
+        checks.fail(format!(
+            "rollout: revision {revision:?} already has {share}% of the traffic; a rollout starts from 0%"
+        ));
+        return None;
+    }
+    Some(revision)
+}
+
+fn compile_rollout(
+    spec: &RolloutSpec,
+    base: &Split,
+    target: DestinationId,
+    checks: &mut Checks<impl FnMut(String)>,
+) -> Option<Rollout> {
+    let start = parse_instant(&spec.start);
+    if start.is_none() {
+        checks.fail(format!(
+            "rollout.start: {:?} is not an RFC 3339 instant (e.g. 2026-11-25T16:00:00Z)",
+            spec.start
+        ));
+    }
+    let duration = parse_duration(&spec.duration).filter(|d| *d > 0);
+    if duration.is_none() {
+        checks.fail(format!(
+            "rollout.duration: {:?} is not a positive duration (e.g. 10m, 1h30m, 380s)",
+            spec.duration
+        ));
+    }
+    if let Some(steps) = spec.steps.filter(|s| !(1..=99).contains(s)) {
+        checks.fail(format!("rollout.steps must be from 1 to 99, got {steps}"));
+        return None;
+    }
+    let (start, duration) = (start?, duration?);
+    let steps = spec.steps.unwrap_or_else(|| default_steps(duration));
+    let base: Vec<(DestinationId, u32)> = base
+        .shares()
+        .into_iter()
+        .map(|(d, buckets)| (d, buckets / BUCKETS_PER_PERCENT))
         .collect();
-    tags.sort_by(|a, b| a.name.cmp(&b.name));
-    Some(Service {
-        name: spec.name.as_str().into(),
-        namespace: spec.namespace.as_str().into(),
-        destinations: destinations.into(),
-        tags: tags.into(),
-        split,
-    })
+    Rollout::new(&base, target, start, duration, steps).ok()
+}
+
+/// Gives each (revision, reason) that can occur a counter slot.
+fn assign_metric_slots(service: &mut Service, next: &mut u32) {
+    let mut take = || {
+        let slot = *next;
+        *next = next.saturating_add(1);
+        slot
+    };
+    let destinations = service.destinations.len();
+    let mut tagged = vec![false; destinations];
+    let mut ruled = vec![false; destinations];
+    let mut split = vec![false; destinations];
+    for tag in service.tags.iter() {
+        set(&mut tagged, tag.destination);
+    }
+    for rule in service.rules.iter() {
+        if let Some(tag) = service.tags.get(rule.tag as usize) {
+            set(&mut ruled, tag.destination);
+        }
+    }
+    let rollout_shares = service
+        .rollout
+        .iter()
+        .flat_map(|r| (0..).map_while(move |k| r.step_shares(k)).flatten());
+    for (destination, share) in service.split.shares().into_iter().chain(rollout_shares) {
+        if share > 0 {
+            set(&mut split, destination);
+        }
+    }
+    service.not_found_slot = take();
+    let sticky = service.sticky.is_some();
+    for (d, slots) in service.metric_slots.iter_mut().enumerate() {
+        for (reason, slot) in Reason::ROUTED.iter().zip(slots.iter_mut()) {
+            let possible = match reason {
+                Reason::TagHost | Reason::TagHeader => tagged.get(d).copied(),
+                Reason::Rule => ruled.get(d).copied(),
+                Reason::Sticky => split.get(d).map(|s| *s && sticky),
+                Reason::Draw => split.get(d).copied(),
+                Reason::NotFound => None,
+            };
+            if possible == Some(true) {
+                *slot = take();
+            }
+        }
+    }
+}
+
+fn set(flags: &mut [bool], index: DestinationId) {
+    if let Some(flag) = flags.get_mut(index as usize) {
+        *flag = true;
+    }
 }
 
 /// Adds a service's host and its tags' hosts to the table, reporting hosts

@@ -40,6 +40,13 @@ pub struct Document {
     /// The Kubernetes cluster domain of the `.svc.{clusterDomain}` host forms.
     #[serde(default)]
     pub cluster_domain: Option<String>,
+    /// Response header naming the revision and the reason (off when absent;
+    /// Knative treats revision names as customer data, knative/serving#13149).
+    #[serde(default)]
+    pub route_response_header: Option<String>,
+    /// Per-revision request counters in Envoy's stats (on by default).
+    #[serde(default)]
+    pub metrics: Option<bool>,
     pub services: Vec<ServiceSpec>,
 }
 
@@ -60,6 +67,68 @@ pub struct ServiceSpec {
     /// Per-revision cluster names, overriding `clusterTemplate`.
     #[serde(default)]
     pub clusters: BTreeMap<String, String>,
+    /// Header and cookie rules sending a request to a tag, first match wins.
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+    /// Keeps a client on one revision of the split.
+    #[serde(default)]
+    pub sticky: Option<StickySpec>,
+    /// Moves the split to one revision step by step over time.
+    #[serde(default)]
+    pub rollout: Option<RolloutSpec>,
+}
+
+/// `{"header": "wid", "prefix": "a", "tag": "a"}`: one source (`header` or
+/// `cookie`), one test (`exact`, `prefix` or `present`), one tag.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleSpec {
+    #[serde(default)]
+    pub header: Option<String>,
+    #[serde(default)]
+    pub cookie: Option<String>,
+    #[serde(default)]
+    pub exact: Option<String>,
+    #[serde(default)]
+    pub prefix: Option<String>,
+    #[serde(default)]
+    pub present: Option<bool>,
+    pub tag: String,
+}
+
+/// Where a client's stickiness key is read from, and whether the filter hands
+/// out one when a request has none.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StickySpec {
+    #[serde(default)]
+    pub cookie: Option<String>,
+    #[serde(default)]
+    pub header: Option<String>,
+    /// Set the cookie, with a generated key, on responses to requests
+    /// without one (cookie keys only).
+    #[serde(default)]
+    pub set_cookie: Option<bool>,
+    /// Max-Age of a set cookie, in seconds.
+    #[serde(default)]
+    pub max_age: Option<u64>,
+}
+
+/// A timed rollout to one revision, Knative's `rollout-duration` done in the
+/// proxy: 1% at `start`, then equal steps, all of it at `start + duration`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RolloutSpec {
+    /// The revision to roll to; the service's latest ready revision if absent.
+    #[serde(default)]
+    pub revision_name: Option<String>,
+    /// RFC 3339 instant, e.g. `2026-11-25T16:00:00Z`.
+    pub start: String,
+    /// Go-style duration, e.g. `10m`, `1h30m`, `380s`.
+    pub duration: String,
+    /// Number of steps after the first 1% (1 to 99).
+    #[serde(default)]
+    pub steps: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -90,6 +159,7 @@ pub struct Percent(u8);
 
 impl Percent {
     pub const MAX: u8 = 100;
+    pub const HUNDRED: Option<Percent> = Some(Percent(100));
 
     pub fn new(value: u8) -> Option<Percent> {
         (value <= Self::MAX).then_some(Percent(value))

@@ -29,12 +29,18 @@ pub mod compile;
 pub mod config;
 pub mod error;
 pub mod hosts;
+pub mod metrics;
+pub mod request;
+pub mod rollout;
 pub mod routing;
+pub mod rules;
 pub mod split;
+pub mod sticky;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;
 
 pub use compile::compile;
 pub use error::{ConfigError, ConfigErrors};
-pub use routing::{Decision, Reason, Request, Route, RouteTable};
+pub use request::Request;
+pub use routing::{Decision, Reason, Route, RouteTable};

@@ -9,33 +9,37 @@
 //! 2. Host is a service's host and `Knative-Serving-Tag` names one of its
 //!    tags (exact, case-sensitive): that tag's revision. An unknown tag falls
 //!    through.
-//! 3. A weighted draw over the service's percents.
+//! 3. The service's header and cookie rules, in order: the first that
+//!    matches sends the request to its tag's revision.
+//! 4. The split in force (the percents, or a timed rollout's current step):
+//!    a) with a stickiness key, the revision owning the key's bucket;
+//!    b) without one, a random draw — when the service hands out sticky
+//!    cookies, by drawing a fresh key, so the next request sticks.
 //!
 //! Any other host passes through untouched.
 
 use rand_core::Rng;
 
 use crate::hosts::{normalize, HostMatch, HostTable};
+use crate::metrics::NO_SLOT;
+use crate::request::{HeaderCache, Request};
+use crate::rollout::Rollout;
+use crate::rules::Rule;
 use crate::split::{DestinationId, Split};
+use crate::sticky::{new_key, Sticky};
 
-/// Knative's tag header; also written on tag hosts.
+/// Knative's tag header; also written on tag hosts and rule matches.
 pub const TAG_HEADER: &str = "knative-serving-tag";
 pub const REVISION_HEADER: &str = "knative-serving-revision";
 pub const NAMESPACE_HEADER: &str = "knative-serving-namespace";
 /// Set to `true` when the request took the percentage split.
 pub const DEFAULT_ROUTE_HEADER: &str = "knative-serving-default-route";
 
-/// What the routing rules may ask of a request besides its host.
-pub trait Request {
-    /// The first value of a request header, by lower-case name; `None` when
-    /// absent or not UTF-8.
-    fn header(&self, name: &str) -> Option<String>;
-}
-
 /// The compiled configuration. Built by [`crate::compile`]; immutable.
 #[derive(Debug)]
 pub struct RouteTable {
     pub(crate) cluster_header: Box<str>,
+    pub(crate) route_response_header: Option<Box<str>>,
     pub(crate) hosts: HostTable,
     pub(crate) services: Box<[Service]>,
 }
@@ -44,11 +48,21 @@ pub struct RouteTable {
 pub struct Service {
     pub name: Box<str>,
     pub namespace: Box<str>,
-    /// One per distinct revision, in order of first appearance in `traffic`.
+    /// One per distinct revision, in order of first appearance in `traffic`
+    /// (a rollout's revision last).
     pub destinations: Box<[Destination]>,
     /// Sorted by name for binary search.
     pub(crate) tags: Box<[Tag]>,
+    /// The percents of `traffic`.
     pub split: Split,
+    pub(crate) rollout: Option<Rollout>,
+    pub(crate) rules: Box<[Rule]>,
+    pub(crate) sticky: Option<Sticky>,
+    /// The headers rules and stickiness read, by slot.
+    pub(crate) header_names: Box<[Box<str>]>,
+    /// Counter slot per destination and [`Reason::ROUTED`] reason.
+    pub(crate) metric_slots: Box<[[u32; Reason::ROUTED.len()]]>,
+    pub(crate) not_found_slot: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,22 +82,45 @@ pub(crate) struct Tag {
 pub enum Reason {
     TagHost,
     TagHeader,
+    Rule,
+    Sticky,
     Draw,
+    /// A tag host for a tag that does not exist (answered 404).
+    NotFound,
 }
 
 impl Reason {
-    /// Stable lower-case name, for logs and response headers.
+    /// The reasons a request reaches a revision for, in slot order.
+    pub const ROUTED: [Reason; 5] = [
+        Reason::TagHost,
+        Reason::TagHeader,
+        Reason::Rule,
+        Reason::Sticky,
+        Reason::Draw,
+    ];
+
+    /// Stable lower-case name, for metrics, logs and response headers.
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::TagHost => "tag-host",
             Reason::TagHeader => "tag-header",
+            Reason::Rule => "rule",
+            Reason::Sticky => "sticky",
             Reason::Draw => "draw",
+            Reason::NotFound => "not-found",
         }
+    }
+
+    fn slot_index(self) -> usize {
+        Reason::ROUTED
+            .iter()
+            .position(|r| *r == self)
+            .unwrap_or(Reason::ROUTED.len())
     }
 }
 
 /// The routing decision for one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision<'t> {
     /// Not a configured host: leave the request alone.
     PassThrough,
@@ -93,14 +130,18 @@ pub enum Decision<'t> {
     Route(Route<'t>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route<'t> {
     pub service: &'t Service,
     pub destination: &'t Destination,
     pub reason: Reason,
-    /// The tag of a tag host.
-    pub host_tag: Option<&'t str>,
+    /// The tag the request reached: a tag host's or a rule's.
+    pub tag: Option<&'t str>,
+    /// A fresh stickiness key, to hand to the client in a cookie.
+    pub new_sticky_key: Option<String>,
+    destination_id: DestinationId,
     cluster_header: &'t str,
+    route_response_header: Option<&'t str>,
 }
 
 impl RouteTable {
@@ -113,33 +154,86 @@ impl RouteTable {
         rng: &mut impl Rng,
     ) -> Decision<'t> {
         let host = normalize(authority);
-        let (service_id, tag) = match self.hosts.resolve(&host) {
+        let (service_id, tag_id) = match self.hosts.resolve(&host) {
             HostMatch::Unknown => return Decision::PassThrough,
             HostMatch::NoSuchTag(s) => {
                 return self
-                    .service(s)
+                    .services
+                    .get(s as usize)
                     .map_or(Decision::PassThrough, Decision::NoSuchTag)
             }
             HostMatch::Service(s) => (s, None),
             HostMatch::Tag(s, t) => (s, Some(t)),
         };
-        let Some(service) = self.service(service_id) else {
+        let Some(service) = self.services.get(service_id as usize) else {
             return Decision::PassThrough;
         };
-        let (destination, reason, host_tag) = match tag.and_then(|t| service.tags.get(t as usize)) {
-            Some(tag) => (tag.destination, Reason::TagHost, Some(&*tag.name)),
-            None => match request.header(TAG_HEADER).and_then(|v| service.tag(&v)) {
-                Some(tag) => (tag.destination, Reason::TagHeader, None),
-                None => (service.split.draw(rng), Reason::Draw, None),
-            },
+        let routed = |destination, reason, tag: Option<&'t Tag>, new_sticky_key| {
+            self.routed(
+                service,
+                destination,
+                reason,
+                tag.map(|t| &*t.name),
+                new_sticky_key,
+            )
         };
-        match service.destinations.get(destination as usize) {
+
+        // 1. Tag host.
+        if let Some(tag) = tag_id.and_then(|t| service.tags.get(t as usize)) {
+            return routed(tag.destination, Reason::TagHost, Some(tag), None);
+        }
+        // 2. Tag header; the client's header stays as sent, so no tag is written.
+        if let Some(tag) = request.header(TAG_HEADER).and_then(|v| service.tag(&v)) {
+            return routed(tag.destination, Reason::TagHeader, None, None);
+        }
+        let headers = HeaderCache::new(request, &service.header_names);
+        // 3. Rules.
+        if let Some(tag) = service
+            .rules
+            .iter()
+            .find(|rule| rule.matches(&headers))
+            .and_then(|rule| service.tags.get(rule.tag as usize))
+        {
+            return routed(tag.destination, Reason::Rule, Some(tag), None);
+        }
+        // 4. The split in force.
+        let split = match &service.rollout {
+            Some(rollout) => rollout.split_at(request.now_ms()).unwrap_or(&service.split),
+            None => &service.split,
+        };
+        if let Some(sticky) = &service.sticky {
+            if let Some(key) = sticky.source.read(&headers).filter(|k| !k.is_empty()) {
+                return routed(split.pick(sticky.bucket(key)), Reason::Sticky, None, None);
+            }
+            if sticky.hands_out_keys() {
+                // Drawing the key and routing by it is the same uniform draw,
+                // and the client's next request lands where this one did.
+                let key = new_key(rng.next_u64());
+                let destination = split.pick(sticky.bucket(&key));
+                return routed(destination, Reason::Draw, None, Some(key));
+            }
+        }
+        routed(split.draw(rng), Reason::Draw, None, None)
+    }
+
+    fn routed<'t>(
+        &'t self,
+        service: &'t Service,
+        destination_id: DestinationId,
+        reason: Reason,
+        tag: Option<&'t str>,
+        new_sticky_key: Option<String>,
+    ) -> Decision<'t> {
+        match service.destinations.get(destination_id as usize) {
             Some(destination) => Decision::Route(Route {
                 service,
                 destination,
                 reason,
-                host_tag,
+                tag,
+                new_sticky_key,
+                destination_id,
                 cluster_header: &self.cluster_header,
+                route_response_header: self.route_response_header.as_deref(),
             }),
             None => Decision::PassThrough,
         }
@@ -154,8 +248,50 @@ impl RouteTable {
         &self.services
     }
 
-    fn service(&self, id: u32) -> Option<&Service> {
-        self.services.get(id as usize)
+    /// Every counter of this configuration: its slot and its name.
+    pub fn metrics(&self) -> impl Iterator<Item = (u32, String)> + '_ {
+        self.services.iter().flat_map(|service| {
+            let routed = service
+                .destinations
+                .iter()
+                .zip(service.metric_slots.iter())
+                .flat_map(move |(destination, slots)| {
+                    Reason::ROUTED
+                        .iter()
+                        .zip(slots)
+                        .map(move |(reason, slot)| (*slot, Some(&*destination.revision), *reason))
+                });
+            std::iter::once((service.not_found_slot, None, Reason::NotFound))
+                .chain(routed)
+                .filter(|(slot, _, _)| *slot != NO_SLOT)
+                .map(move |(slot, revision, reason)| {
+                    let name = crate::metrics::request_counter(
+                        &service.namespace,
+                        &service.name,
+                        revision,
+                        reason,
+                    );
+                    (slot, name)
+                })
+        })
+    }
+}
+
+impl Decision<'_> {
+    /// The counter slot of this decision, if it has one.
+    pub fn metric_slot(&self) -> Option<u32> {
+        let slot = match self {
+            Decision::PassThrough => NO_SLOT,
+            Decision::NoSuchTag(service) => service.not_found_slot,
+            Decision::Route(route) => route
+                .service
+                .metric_slots
+                .get(route.destination_id as usize)
+                .and_then(|slots| slots.get(route.reason.slot_index()))
+                .copied()
+                .unwrap_or(NO_SLOT),
+        };
+        (slot != NO_SLOT).then_some(slot)
     }
 }
 
@@ -176,17 +312,22 @@ impl Service {
                 .map(|d| (&*t.name, d))
         })
     }
+
+    /// The timed rollout, if the service has one.
+    pub fn rollout(&self) -> Option<&Rollout> {
+        self.rollout.as_ref()
+    }
 }
 
 impl<'t> Route<'t> {
     /// The request headers to write, as Knative's ingress does: the cluster,
     /// the revision and namespace always (overwriting the client's),
-    /// `Knative-Serving-Default-Route: true` on the split path (removed
-    /// elsewhere), and on a tag host its tag, overwriting the client's tag
-    /// header. Elsewhere the client's tag header is left as sent, as Knative
-    /// does. A `None` value means remove the header.
+    /// `Knative-Serving-Default-Route: true` on the split (removed elsewhere),
+    /// and the tag a tag host or rule reached, overwriting the client's tag
+    /// header. On the tag-header path and the split the client's tag header
+    /// is left as sent, as Knative does. A `None` value means remove.
     pub fn request_headers(&self) -> impl Iterator<Item = (&'t str, Option<&'t str>)> {
-        let default_route = (self.reason == Reason::Draw).then_some("true");
+        let default_route = matches!(self.reason, Reason::Draw | Reason::Sticky).then_some("true");
         [
             (self.cluster_header, Some(&*self.destination.cluster)),
             (REVISION_HEADER, Some(&*self.destination.revision)),
@@ -194,6 +335,29 @@ impl<'t> Route<'t> {
             (DEFAULT_ROUTE_HEADER, default_route),
         ]
         .into_iter()
-        .chain(self.host_tag.map(|tag| (TAG_HEADER, Some(tag))))
+        .chain(self.tag.map(|tag| (TAG_HEADER, Some(tag))))
+    }
+
+    /// The response headers to add: the sticky cookie handed out, and the
+    /// opt-in header naming the revision and the reason. Empty (and not
+    /// allocated) in the common case.
+    pub fn response_headers(&self) -> Vec<(&'t str, String)> {
+        let mut headers = Vec::new();
+        if let Some(name) = self.route_response_header {
+            headers.push((
+                name,
+                format!(
+                    "revision={}; reason={}",
+                    self.destination.revision,
+                    self.reason.as_str()
+                ),
+            ));
+        }
+        if let (Some(key), Some(sticky)) = (&self.new_sticky_key, &self.service.sticky) {
+            if let Some(cookie) = sticky.set_cookie(key) {
+                headers.push(("set-cookie", cookie));
+            }
+        }
+        headers
     }
 }

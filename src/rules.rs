@@ -1,0 +1,32 @@
+//! Header and cookie rules: route on what a client already sends, not only on
+//! `Knative-Serving-Tag` (knative/serving#4736), as the seed's Istio
+//! VirtualService does by hand with a `wid` header prefix.
+
+use crate::request::{HeaderCache, Request, Source};
+
+/// How a rule tests what it read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Test {
+    Exact(Box<str>),
+    Prefix(Box<str>),
+    Present,
+}
+
+/// One compiled rule; `tag` indexes the service's tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub source: Source,
+    pub test: Test,
+    pub tag: u32,
+}
+
+impl Rule {
+    pub fn matches(&self, headers: &HeaderCache<'_, impl Request>) -> bool {
+        match (&self.test, self.source.read(headers)) {
+            (_, None) => false,
+            (Test::Present, Some(_)) => true,
+            (Test::Exact(want), Some(v)) => v == &**want,
+            (Test::Prefix(want), Some(v)) => v.starts_with(&**want),
+        }
+    }
+}
