@@ -13,11 +13,13 @@ use std::time::UNIX_EPOCH;
 use log::{error, info, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
+use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 
-use crate::routing::{Decision, Request, RouteTable};
+use crate::metrics::{CONFIG_ACCEPTED, CONFIG_REJECTED};
+use crate::request::Request;
+use crate::routing::{Decision, RouteTable};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -26,17 +28,49 @@ proxy_wasm::main! {{
 
 /// One per plugin configuration in each VM (one VM per Envoy worker thread).
 struct Root {
-    table: Option<Rc<RouteTable>>,
+    active: Option<Rc<Active>>,
     rng: Rc<RefCell<XorShiftRng>>,
+}
+
+/// An accepted configuration: the table and its counters' ids, by slot.
+struct Active {
+    table: RouteTable,
+    counters: Vec<u32>,
 }
 
 impl Root {
     fn new() -> Root {
         Root {
-            table: None,
+            active: None,
             rng: Rc::new(RefCell::new(XorShiftRng::from_seed(entropy_seed()))),
         }
     }
+}
+
+fn counter(name: &str) -> Option<u32> {
+    hostcalls::define_metric(MetricType::Counter, name).ok()
+}
+
+fn increment(id: Option<u32>) {
+    if let Some(id) = id {
+        let _ = hostcalls::increment_metric(id, 1);
+    }
+}
+
+/// Defines the table's request counters once per configuration; a request
+/// then only increments by slot.
+fn define_counters(table: &RouteTable) -> Vec<u32> {
+    let mut ids = Vec::new();
+    for (slot, name) in table.metrics() {
+        let slot = slot as usize;
+        if ids.len() <= slot {
+            ids.resize(slot + 1, u32::MAX);
+        }
+        if let (Some(entry), Some(id)) = (ids.get_mut(slot), counter(&name)) {
+            *entry = id;
+        }
+    }
+    ids
 }
 
 /// A seed from the host's entropy: std's `RandomState` draws its keys from
@@ -69,12 +103,15 @@ impl RootContext for Root {
         };
         match crate::compile(&config) {
             Ok(table) => {
+                let counters = define_counters(&table);
                 info!(
-                    "configuration accepted: {} service(s), cluster header {:?}",
+                    "configuration accepted: {} service(s), cluster header {:?}, {} counter(s)",
                     table.services().len(),
-                    table.cluster_header()
+                    table.cluster_header(),
+                    counters.len()
                 );
-                self.table = Some(Rc::new(table));
+                increment(counter(CONFIG_ACCEPTED));
+                self.active = Some(Rc::new(Active { table, counters }));
                 true
             }
             Err(errors) => {
@@ -83,6 +120,7 @@ impl RootContext for Root {
                 for e in &errors.0 {
                     error!("configuration refused: {e}");
                 }
+                increment(counter(CONFIG_REJECTED));
                 false
             }
         }
@@ -90,8 +128,9 @@ impl RootContext for Root {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Stream {
-            table: self.table.clone(),
+            active: self.active.clone(),
             rng: Rc::clone(&self.rng),
+            response_headers: Vec::new(),
         }))
     }
 
@@ -102,8 +141,10 @@ impl RootContext for Root {
 
 /// One per request.
 struct Stream {
-    table: Option<Rc<RouteTable>>,
+    active: Option<Rc<Active>>,
     rng: Rc<RefCell<XorShiftRng>>,
+    /// What the decision adds to the response (usually nothing).
+    response_headers: Vec<(String, String)>,
 }
 
 /// The request's headers, read from the host one at a time as the rules ask.
@@ -112,6 +153,13 @@ struct HostHeaders;
 impl Request for HostHeaders {
     fn header(&self, name: &str) -> Option<String> {
         request_header(name)
+    }
+
+    fn now_ms(&self) -> u64 {
+        hostcalls::get_current_time()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 }
 
@@ -149,9 +197,10 @@ impl Context for Stream {}
 
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let Some(table) = &self.table else {
+        let Some(active) = &self.active else {
             return Action::Continue;
         };
+        let table = &active.table;
         let Some(authority) = request_header(":authority") else {
             return Action::Continue;
         };
@@ -159,6 +208,9 @@ impl HttpContext for Stream {
             Ok(mut rng) => table.route(&authority, &HostHeaders, &mut *rng),
             Err(_) => return Action::Continue,
         };
+        if let Some(slot) = decision.metric_slot() {
+            increment(active.counters.get(slot as usize).copied());
+        }
         match decision {
             Decision::PassThrough => {
                 strip_client_cluster_header(table);
@@ -185,8 +237,28 @@ impl HttpContext for Stream {
                     set_request_header(name, value);
                 }
                 clear_route_cache();
+                self.response_headers = route
+                    .response_headers()
+                    .into_iter()
+                    .map(|(name, value)| (name.to_owned(), value))
+                    .collect();
                 Action::Continue
             }
         }
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        for (name, value) in self.response_headers.drain(..) {
+            let written = if name == "set-cookie" {
+                // Another Set-Cookie from the revision must survive.
+                hostcalls::add_map_value(MapType::HttpResponseHeaders, &name, &value)
+            } else {
+                hostcalls::set_map_value(MapType::HttpResponseHeaders, &name, Some(&value))
+            };
+            if let Err(status) = written {
+                warn!("cannot set response header {name}: {status:?}");
+            }
+        }
+        Action::Continue
     }
 }
