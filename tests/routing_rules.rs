@@ -17,6 +17,9 @@ impl Request for Headers {
     fn header(&self, name: &str) -> Option<String> {
         self.0.get(name).map(|v| v.to_string())
     }
+    fn now_ms(&self) -> u64 {
+        0
+    }
 }
 
 fn tag_header(tag: &'static str) -> Headers {

@@ -174,12 +174,16 @@ impl EnvoyConfig {
     }
 
     /// The Wasm filter's `config`, wherever it sits in the listener.
-    fn wasm_config(&mut self) -> &mut Value {
-        let filters = &mut self.0["static_resources"]["listeners"][0]["filter_chains"][0]
-            ["filters"][0]["typed_config"]["http_filters"];
-        filters
+    fn http_filters(&mut self) -> &mut Vec<Value> {
+        self.0["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+            ["http_filters"]
             .as_array_mut()
             .expect("http_filters")
+    }
+
+    /// The Wasm filter's `config`, if the listener configures it inline.
+    fn inline_wasm_config(&mut self) -> Option<&mut Value> {
+        self.http_filters()
             .iter_mut()
             .find(|f| {
                 f["typed_config"]["@type"]
@@ -187,7 +191,23 @@ impl EnvoyConfig {
                     .is_some_and(|t| t.ends_with(".wasm.v3.Wasm"))
             })
             .map(|f| &mut f["typed_config"]["config"])
+    }
+
+    fn wasm_config(&mut self) -> &mut Value {
+        self.inline_wasm_config()
             .expect("a Wasm filter in the listener")
+    }
+
+    /// Points the listener's ECDS filter at `path` (see [`Ecds`]).
+    pub fn set_ecds_path(&mut self, path: &Path) -> &mut Self {
+        let filter = self
+            .http_filters()
+            .iter_mut()
+            .find(|f| f.get("config_discovery").is_some())
+            .expect("an ECDS filter in the listener");
+        filter["config_discovery"]["config_source"]["path_config_source"]["path"] =
+            json!(path.to_str().expect("utf-8 path"));
+        self
     }
 
     /// The filter's configuration JSON, as the config file carries it.
@@ -228,8 +248,50 @@ impl EnvoyConfig {
         self.0["static_resources"]["listeners"][0]["address"]["socket_address"] =
             json!({"address": "127.0.0.1", "port_value": listener_port});
         let wasm = wasm.to_str().expect("utf-8 path").to_owned();
-        let config = self.wasm_config();
-        config["vm_config"]["code"]["local"] = json!({ "filename": wasm });
+        if let Some(config) = self.inline_wasm_config() {
+            config["vm_config"]["code"]["local"] = json!({ "filename": wasm });
+        }
+    }
+}
+
+/// The ECDS resource file of `envoy/ecds/`: the filter's configuration,
+/// replaced atomically (a new file, then a rename) as Envoy expects.
+pub struct Ecds {
+    pub path: PathBuf,
+    template: Value,
+}
+
+impl Ecds {
+    pub fn new(dir: &Path) -> Ecds {
+        let text = fs::read_to_string(repo().join("envoy/ecds/knative-traffic.yaml"))
+            .expect("read the ECDS resource file");
+        let mut template: Value =
+            serde_yaml::from_str(&text).expect("parse the ECDS resource file");
+        template["resources"][0]["typed_config"]["config"]["vm_config"]["code"]["local"] =
+            json!({ "filename": wasm().to_str().expect("utf-8 path") });
+        Ecds {
+            path: dir.join("knative-traffic.json"),
+            template,
+        }
+    }
+
+    /// The filter configuration the shipped resource file carries.
+    pub fn shipped_configuration(&self) -> Value {
+        let text = self.template["resources"][0]["typed_config"]["config"]["configuration"]
+            ["value"]
+            .as_str()
+            .expect("configuration string");
+        serde_json::from_str(text).expect("configuration JSON")
+    }
+
+    /// Publishes a filter configuration (any text, valid or not).
+    pub fn publish(&self, configuration: &str) {
+        let mut resource = self.template.clone();
+        resource["resources"][0]["typed_config"]["config"]["configuration"]["value"] =
+            json!(configuration);
+        let temporary = self.path.with_extension("tmp");
+        fs::write(&temporary, resource.to_string()).expect("write ECDS resource");
+        fs::rename(&temporary, &self.path).expect("move ECDS resource into place");
     }
 }
 
@@ -303,7 +365,11 @@ impl Envoy {
         let version = http(admin, "GET", "/server_info", &[("host", "admin")])
             .ok()
             .and_then(|r| serde_json::from_str::<Value>(&r.body).ok())
-            .and_then(|v| v["version"].as_str().map(str::to_owned))
+            .and_then(|v| {
+                // "hash/1.40.0/Clean/RELEASE/BoringSSL": the number is enough.
+                let full = v["version"].as_str()?;
+                Some(full.split('/').nth(1).unwrap_or(full).to_owned())
+            })
             .unwrap_or_default();
         Ok(Envoy {
             port,
@@ -418,15 +484,38 @@ pub fn raw_http(port: u16, request: &[u8]) -> std::io::Result<Response> {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("bad status line in {head:?}")))?;
-    let headers = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
     Ok(Response {
         status,
         headers,
-        body: body.to_owned(),
+        body,
     })
+}
+
+/// The payload of a chunked body (Envoy's admin endpoint sends large answers
+/// so).
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
 }
 
 /// Asserts that `count` of `n` draws with probability `p` is within four

@@ -1,0 +1,483 @@
+//! Routing beyond Knative, end to end on every installed Envoy: sticky
+//! canaries, header rules, a short timed rollout, metrics read from the admin
+//! endpoint, the opt-in route header, and live reconfiguration over ECDS
+//! under a steady stream of requests.
+
+mod support;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+use support::{assert_binomial, http, Backend, Ecds, Envoy, EnvoyConfig};
+
+const HELLOWORLD: &str = "helloworld-go.example.example.com";
+
+fn helloworld(extra: Value) -> Value {
+    let mut service = json!({
+        "name": "helloworld-go", "namespace": "example", "domain": "example.com",
+        "traffic": [
+            {"tag": "a", "revisionName": "helloworld-go-00001", "percent": 50},
+            {"tag": "b", "revisionName": "helloworld-go-00002", "percent": 50}
+        ]
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        service[k] = v.clone();
+    }
+    json!({"routeResponseHeader": "x-knative-route", "services": [service]})
+}
+
+struct Helloworld {
+    revisions: [Backend; 2],
+}
+
+impl Helloworld {
+    fn start() -> Helloworld {
+        Helloworld {
+            revisions: ["00001", "00002"].map(Backend::start),
+        }
+    }
+
+    fn envoy(&self, bin: &Path, config: &Value) -> Envoy {
+        let clusters: BTreeMap<String, &Backend> = self
+            .revisions
+            .iter()
+            .map(|b| (format!("helloworld-go-{}", b.resource), b))
+            .collect();
+        let mut envoy_config = EnvoyConfig::from_repo("envoy/envoy.yaml");
+        envoy_config
+            .set_plugin_configuration(config)
+            .set_clusters(&clusters);
+        Envoy::start(bin, envoy_config)
+    }
+}
+
+/// A client without a key gets a cookie; with it, every request lands on the
+/// revision its first one did; the tag header still wins.
+#[test]
+fn sticky_cookies_keep_a_client_on_one_revision() {
+    let backends = Helloworld::start();
+    let config = helloworld(json!({
+        "sticky": {"cookie": "kn-sticky", "setCookie": true, "maxAge": 600}
+    }));
+    for bin in support::envoys() {
+        let envoy = backends.envoy(&bin, &config);
+        let v = envoy.version.clone();
+        let mut firsts = HashMap::new();
+        for client in 0..40 {
+            let first = envoy.get(HELLOWORLD, "/", &[]);
+            let cookie = first
+                .header("set-cookie")
+                .unwrap_or_else(|| panic!("Envoy {v}: no cookie handed out: {first:?}"));
+            let (pair, attributes) = cookie.split_once("; ").unwrap();
+            assert!(pair.starts_with("kn-sticky="), "{cookie}");
+            assert_eq!(attributes, "Max-Age=600; Path=/; HttpOnly");
+            let revision = first.revision().unwrap().to_owned();
+            assert_eq!(
+                first.header("x-knative-route"),
+                Some(format!("revision=helloworld-go-{revision}; reason=draw").as_str())
+            );
+            for _ in 0..5 {
+                let r = envoy.get(HELLOWORLD, "/", &[("cookie", pair)]);
+                assert_eq!(
+                    r.revision(),
+                    Some(revision.as_str()),
+                    "Envoy {v}: client {client} moved"
+                );
+                assert_eq!(r.header("set-cookie"), None);
+                assert_eq!(
+                    r.header("x-knative-route"),
+                    Some(format!("revision=helloworld-go-{revision}; reason=sticky").as_str())
+                );
+                assert_eq!(r.seen("knative-serving-default-route"), Some("true"));
+            }
+            let other = if revision == "00001" { "b" } else { "a" };
+            let r = envoy.get(
+                HELLOWORLD,
+                "/",
+                &[("cookie", pair), ("knative-serving-tag", other)],
+            );
+            assert_ne!(r.revision(), Some(revision.as_str()), "the tag header wins");
+            *firsts.entry(revision).or_insert(0) += 1;
+        }
+        // 40 clients at 50/50: both revisions (all on one has probability 2^-39).
+        assert_eq!(firsts.len(), 2, "Envoy {v}: {firsts:?}");
+    }
+}
+
+/// A user id header as the key: each user stays put, and users spread by the
+/// percents.
+#[test]
+fn sticky_header_keys_spread_users_by_the_percents() {
+    let backends = Helloworld::start();
+    let config = helloworld(json!({"sticky": {"header": "x-user-id"}}));
+    for bin in support::envoys() {
+        let envoy = backends.envoy(&bin, &config);
+        let n = 400;
+        let mut on_first = 0;
+        for user in 0..n {
+            let id = format!("user-{user}");
+            let first = envoy.get(HELLOWORLD, "/", &[("x-user-id", &id)]);
+            for _ in 0..2 {
+                let again = envoy.get(HELLOWORLD, "/", &[("x-user-id", &id)]);
+                assert_eq!(again.revision(), first.revision(), "{id} moved");
+            }
+            if first.revision() == Some("00001") {
+                on_first += 1;
+            }
+        }
+        assert_binomial(
+            &format!("Envoy {}: users on 00001", envoy.version),
+            on_first,
+            n,
+            0.5,
+        );
+    }
+}
+
+/// Seed 003 §3 by the filter instead of a hand-written VirtualService: `wid`
+/// starting with a goes to tag a, with b to tag b; anything else draws.
+#[test]
+fn header_rules_route_like_seed_003() {
+    let backends = Helloworld::start();
+    let config = helloworld(json!({"rules": [
+        {"header": "wid", "prefix": "a", "tag": "a"},
+        {"header": "wid", "prefix": "b", "tag": "b"}
+    ]}));
+    for bin in support::envoys() {
+        let envoy = backends.envoy(&bin, &config);
+        for (wid, revision, tag) in [
+            ("a", "00001", "a"),
+            ("a42", "00001", "a"),
+            ("b", "00002", "b"),
+            ("b9", "00002", "b"),
+        ] {
+            for _ in 0..10 {
+                let r = envoy.get(HELLOWORLD, "/", &[("wid", wid)]);
+                assert_eq!(
+                    r.revision(),
+                    Some(revision),
+                    "Envoy {}: wid {wid}: {r:?}",
+                    envoy.version
+                );
+                assert_eq!(r.seen("knative-serving-tag"), Some(tag));
+                assert_eq!(r.seen("knative-serving-default-route"), None);
+                assert_eq!(
+                    r.header("x-knative-route"),
+                    Some(format!("revision=helloworld-go-{revision}; reason=rule").as_str())
+                );
+            }
+        }
+        let drawn = envoy.get(HELLOWORLD, "/", &[("wid", "c")]);
+        assert_eq!(drawn.seen("knative-serving-default-route"), Some("true"));
+    }
+}
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+/// RFC 3339 in UTC for a Unix time in milliseconds.
+fn rfc3339(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (inverse of the filter's parser).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+/// A rollout from 00001 to 00002 a few seconds after Envoy starts: 100% v1
+/// before, 1% then 51% during (2 steps), 100% v2 after. Each request is
+/// judged by the phase it was wholly sent and answered in; requests across a
+/// phase boundary (within a margin, for clock reads) are not judged.
+#[test]
+fn a_short_timed_rollout_follows_the_clock() {
+    let backends = Helloworld::start();
+    for bin in support::envoys() {
+        let start = unix_ms(SystemTime::now()) + 8_000;
+        let (step, end) = (start + 3_000, start + 6_000);
+        let config = json!({"services": [{
+            "name": "helloworld-go", "namespace": "example", "domain": "example.com",
+            "traffic": [{"tag": "a", "revisionName": "helloworld-go-00001", "percent": 100}],
+            "rollout": {"revisionName": "helloworld-go-00002", "start": rfc3339(start), "duration": "6s", "steps": 2}
+        }]});
+        let envoy = backends.envoy(&bin, &config);
+        assert!(
+            unix_ms(SystemTime::now()) + 1_000 < start,
+            "Envoy took too long to start for this test's schedule"
+        );
+        let margin = 150;
+        // phase → (requests, answered by 00002)
+        let mut phases: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        while unix_ms(SystemTime::now()) < end + 1_500 {
+            let sent = unix_ms(SystemTime::now());
+            let r = envoy.get(HELLOWORLD, "/", &[]);
+            let answered = unix_ms(SystemTime::now());
+            assert_eq!(r.status, 200, "{r:?}");
+            let phase = [
+                ("before", 0, start),
+                ("1%", start, step),
+                ("51%", step, end),
+                ("after", end, u64::MAX),
+            ]
+            .into_iter()
+            .find(|(_, from, to)| sent >= from + margin && answered + margin < *to)
+            .map(|(name, _, _)| name);
+            if let Some(phase) = phase {
+                let entry = phases.entry(phase).or_insert((0, 0));
+                entry.0 += 1;
+                entry.1 += u64::from(r.revision() == Some("00002"));
+            }
+        }
+        let v = &envoy.version;
+        let (n, second) = phases["before"];
+        assert!(n > 50, "Envoy {v}: {n} requests before the start");
+        assert_eq!(second, 0, "Envoy {v}: 00002 before the start");
+        let (n, second) = phases["1%"];
+        assert_binomial(&format!("Envoy {v}: 00002 at 1%"), second, n, 0.01);
+        let (n, second) = phases["51%"];
+        assert_binomial(&format!("Envoy {v}: 00002 at 51%"), second, n, 0.51);
+        let (n, second) = phases["after"];
+        assert!(n > 50);
+        assert_eq!(second, n, "Envoy {v}: after the end 00002 has everything");
+    }
+}
+
+/// Counters per service, revision and reason match the requests sent, in
+/// /stats and with labels in /stats/prometheus.
+#[test]
+fn metrics_count_every_request_by_revision_and_reason() {
+    let backends = Helloworld::start();
+    let config = helloworld(json!({"rules": [{"header": "wid", "prefix": "b", "tag": "b"}]}));
+    for bin in support::envoys() {
+        let envoy = backends.envoy(&bin, &config);
+        let mut drawn: HashMap<String, u64> = HashMap::new();
+        for _ in 0..200 {
+            let r = envoy.get(HELLOWORLD, "/", &[]);
+            *drawn.entry(r.revision().unwrap().to_owned()).or_insert(0) += 1;
+        }
+        for _ in 0..30 {
+            envoy.get("b-helloworld-go.example.example.com", "/", &[]);
+        }
+        for _ in 0..20 {
+            envoy.get(HELLOWORLD, "/", &[("knative-serving-tag", "a")]);
+        }
+        for _ in 0..10 {
+            envoy.get(HELLOWORLD, "/", &[("wid", "b1")]);
+        }
+        for _ in 0..7 {
+            assert_eq!(
+                envoy
+                    .get("zz-helloworld-go.example.example.com", "/", &[])
+                    .status,
+                404
+            );
+        }
+        envoy.get("unrelated.example.org", "/", &[]);
+
+        let name = |revision: Option<&str>, reason: &str| {
+            let revision = revision
+                .map(|r| format!(".revision.helloworld-go-{r}"))
+                .unwrap_or_default();
+            format!("wasmcustom.knative_traffic.requests.namespace.example.service.helloworld-go{revision}.reason.{reason}")
+        };
+        let v = &envoy.version;
+        for r in ["00001", "00002"] {
+            assert_eq!(
+                envoy.counter(&name(Some(r), "draw")),
+                drawn[r],
+                "Envoy {v}: draws of {r}"
+            );
+        }
+        assert_eq!(
+            envoy.counter(&name(Some("00002"), "tag-host")),
+            30,
+            "Envoy {v}"
+        );
+        assert_eq!(
+            envoy.counter(&name(Some("00001"), "tag-header")),
+            20,
+            "Envoy {v}"
+        );
+        assert_eq!(envoy.counter(&name(Some("00002"), "rule")), 10, "Envoy {v}");
+        assert_eq!(envoy.counter(&name(None, "not-found")), 7, "Envoy {v}");
+        assert_eq!(envoy.counter(&name(Some("00001"), "tag-host")), 0);
+        assert!(envoy.counter("wasmcustom.knative_traffic.config.accepted") >= 1);
+
+        let prometheus = http(
+            envoy.admin,
+            "GET",
+            "/stats/prometheus",
+            &[("host", "admin")],
+        )
+        .unwrap()
+        .body;
+        let line = "knative_traffic_requests{namespace=\"example\",service=\"helloworld-go\",revision=\"helloworld-go-00002\",reason=\"tag-host\"} 30";
+        assert!(
+            prometheus.lines().any(|l| l == line),
+            "Envoy {v}: no {line:?} in\n{prometheus}"
+        );
+        let line = "knative_traffic_requests{namespace=\"example\",service=\"helloworld-go\",reason=\"not-found\"} 7";
+        assert!(
+            prometheus.lines().any(|l| l == line),
+            "Envoy {v}: no {line:?}"
+        );
+    }
+}
+
+/// What the steady stream saw: every answer, in order.
+#[derive(Default)]
+struct Stream {
+    answers: Vec<Result<String, String>>,
+}
+
+/// ECDS from a file while requests keep flowing: several valid updates each
+/// in force within seconds with no failed request, then an invalid one
+/// refused with its error logged while the previous split keeps serving.
+#[test]
+fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
+    let revisions = ["v1", "v2", "v3"].map(Backend::start);
+    let clusters: BTreeMap<String, &Backend> = revisions
+        .iter()
+        .map(|b| (format!("traffic-example-{}", b.resource), b))
+        .collect();
+    for bin in support::envoys() {
+        let dir = support::scratch_dir("ecds");
+        let ecds = Ecds::new(&dir);
+        let mut configuration = ecds.shipped_configuration();
+        ecds.publish(&configuration.to_string());
+        let mut envoy_config = EnvoyConfig::from_repo("envoy/ecds/envoy.yaml");
+        envoy_config
+            .set_ecds_path(&ecds.path)
+            .set_clusters(&clusters);
+        let envoy = Envoy::start(&bin, envoy_config);
+        let v = envoy.version.clone();
+
+        let stream = Arc::new(Mutex::new(Stream::default()));
+        let running = Arc::new(AtomicBool::new(true));
+        let worker = {
+            let (stream, running, port) = (stream.clone(), running.clone(), envoy.port);
+            std::thread::spawn(move || {
+                while running.load(Ordering::SeqCst) {
+                    let answer = match http(
+                        port,
+                        "GET",
+                        "/",
+                        &[("host", "traffic-example.default.example.com")],
+                    ) {
+                        Ok(r) if r.status == 200 => r.revision().map(str::to_owned).ok_or(r.body),
+                        Ok(r) => Err(format!("{} {}", r.status, r.body)),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    stream.lock().unwrap().answers.push(answer);
+                }
+            })
+        };
+        // Waits until 30 answers in a row come from `revision`.
+        let wait_for = |revision: &str| {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            loop {
+                let seen = stream.lock().unwrap().answers.len();
+                std::thread::sleep(Duration::from_millis(300));
+                let s = stream.lock().unwrap();
+                let recent = &s.answers[seen.min(s.answers.len())..];
+                if recent.len() >= 30
+                    && recent
+                        .iter()
+                        .rev()
+                        .take(30)
+                        .all(|a| a.as_deref() == Ok(revision))
+                {
+                    return;
+                }
+                drop(s);
+                assert!(
+                    Instant::now() < deadline,
+                    "Envoy {v}: {revision} never took all traffic"
+                );
+            }
+        };
+        let percents = |c: &mut Value, p: [u32; 3]| {
+            for (i, p) in p.iter().enumerate() {
+                c["services"][0]["traffic"][i]["percent"] = json!(p);
+            }
+        };
+
+        wait_for("v1");
+        percents(&mut configuration, [0, 100, 0]);
+        ecds.publish(&configuration.to_string());
+        wait_for("v2");
+        percents(&mut configuration, [0, 0, 100]);
+        ecds.publish(&configuration.to_string());
+        wait_for("v3");
+        percents(&mut configuration, [0, 0, 100]);
+        configuration["services"][0]["traffic"][0]["percent"] = json!(100);
+        configuration["services"][0]["traffic"][2]["percent"] = json!(0);
+        ecds.publish(&configuration.to_string());
+        wait_for("v1");
+
+        // An invalid update: refused, logged, and v1 keeps serving.
+        let mut bad = configuration.clone();
+        percents(&mut bad, [80, 10, 0]);
+        ecds.publish(&bad.to_string());
+        let expected = "configuration refused: services[0] (traffic-example): traffic percents sum to 90, want 100";
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !envoy.log().contains(expected) {
+            assert!(
+                Instant::now() < deadline,
+                "Envoy {v}: no refusal logged:\n{}",
+                envoy.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let after_refusal = stream.lock().unwrap().answers.len();
+        std::thread::sleep(Duration::from_secs(2));
+        running.store(false, Ordering::SeqCst);
+        worker.join().unwrap();
+
+        let s = stream.lock().unwrap();
+        let failed: Vec<&String> = s.answers.iter().filter_map(|a| a.as_ref().err()).collect();
+        assert!(
+            failed.is_empty(),
+            "Envoy {v}: {} of {} requests failed: {failed:?}",
+            failed.len(),
+            s.answers.len()
+        );
+        assert!(
+            s.answers[after_refusal..]
+                .iter()
+                .all(|a| a.as_deref() == Ok("v1")),
+            "Envoy {v}: the refused update changed the split"
+        );
+        assert!(
+            s.answers.len() > 200,
+            "Envoy {v}: only {} requests in the stream",
+            s.answers.len()
+        );
+        assert!(
+            envoy.counter("wasmcustom.knative_traffic.config.rejected") >= 1,
+            "Envoy {v}"
+        );
+        eprintln!(
+            "Envoy {v}: {} requests across 4 updates and 1 refusal, 0 failed",
+            s.answers.len()
+        );
+    }
+}
