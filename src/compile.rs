@@ -11,7 +11,9 @@ use crate::config::{
     DEFAULT_CLUSTER_DOMAIN, DEFAULT_CLUSTER_HEADER, DEFAULT_CLUSTER_TEMPLATE, DEFAULT_DOMAIN,
 };
 use crate::error::{ConfigError, ConfigErrors};
-use crate::hosts::{is_dns1035_label, is_dns1123_label, is_dns_name, HostTableBuilder};
+use crate::hosts::{
+    is_dns1035_label, is_dns1123_label, is_dns_name, HostClash, HostTable, HostTableBuilder,
+};
 use crate::metrics::NO_SLOT;
 use crate::request::Source;
 use crate::rollout::{default_steps, parse_duration, parse_instant, Rollout};
@@ -125,7 +127,26 @@ pub fn compile_document(document: &Document) -> Result<RouteTable, ConfigErrors>
             if defaults.metrics {
                 assign_metric_slots(&mut service, &mut next_slot);
             }
-            services.push(service);
+            services.push((index, service));
+        }
+    }
+    // Custom domains go in once every service's own hosts are known, so a
+    // clash is found whichever service comes first.
+    let mut hosts = hosts.build();
+    for (index, service) in &services {
+        let spec = document.services.get(*index);
+        if let Some(spec) = spec {
+            let mut report = |message: String| {
+                errors.push(ConfigError::service(*index, Some(&spec.name), message));
+            };
+            register_custom_domains(
+                *index,
+                service,
+                spec,
+                &document.services,
+                &mut hosts,
+                &mut report,
+            );
         }
     }
     if !errors.is_empty() {
@@ -134,8 +155,8 @@ pub fn compile_document(document: &Document) -> Result<RouteTable, ConfigErrors>
     Ok(RouteTable {
         cluster_header: defaults.cluster_header.into(),
         route_response_header: defaults.route_response_header.map(Into::into),
-        hosts: hosts.build(),
-        services: services.into(),
+        hosts,
+        services: services.into_iter().map(|(_, s)| s).collect(),
     })
 }
 
@@ -811,6 +832,81 @@ fn register_hosts(
                 "host {:?} is already claimed by services[{holder}] ({holder_name})",
                 clash.host
             ));
+        }
+    }
+}
+
+/// Adds a service's custom domains (and, if asked, their tag hosts) to the
+/// table, reporting hosts that are malformed, listed twice, or already
+/// claimed exactly by a service.
+fn register_custom_domains(
+    index: usize,
+    service: &Service,
+    spec: &ServiceSpec,
+    all: &[ServiceSpec],
+    hosts: &mut HostTable,
+    report: &mut impl FnMut(String),
+) {
+    let id = u32::try_from(index).unwrap_or(u32::MAX);
+    let clash = |what: &str, clash: HostClash| {
+        let holder = clash.holder as usize;
+        if holder == index {
+            format!(
+                "{what} {:?} is already one of this service's hosts",
+                clash.host
+            )
+        } else {
+            let holder_name = all.get(holder).map_or("?", |s| s.name.as_str());
+            format!(
+                "{what} {:?} is already claimed by services[{holder}] ({holder_name})",
+                clash.host
+            )
+        }
+    };
+    let with_tags = spec.custom_domain_tags.unwrap_or(false);
+    for (i, host) in spec.custom_domains.iter().enumerate() {
+        let field = format!("customDomains[{i}]");
+        if let Some(suffix) = host.strip_prefix("*.") {
+            if !is_dns_name(suffix) || !suffix.contains('.') {
+                report(format!(
+                    "{field}: {host:?} is not *. followed by a lower-case DNS name of two or more labels"
+                ));
+            } else if let Err(c) = hosts.add_wildcard(suffix, id) {
+                report(format!("{field}: {}", clash("host", c)));
+            }
+            continue;
+        }
+        if !is_dns_name(host) {
+            report(format!(
+                "{field}: {host:?} is not a lower-case DNS name (or *. and one)"
+            ));
+            continue;
+        }
+        if let Err(c) = hosts.add_custom(host, id, None) {
+            report(format!("{field}: {}", clash("host", c)));
+        }
+        if !with_tags {
+            continue;
+        }
+        let (first, rest) = host.split_once('.').unwrap_or((host, ""));
+        for (t, tag) in service.tags.iter().enumerate() {
+            let label = format!("{}-{first}", tag.name);
+            if label.len() > 63 {
+                report(format!(
+                    "{field}: tag {:?} makes the host label {label:?} longer than a DNS label's 63 characters",
+                    tag.name
+                ));
+                continue;
+            }
+            let tag_host = if rest.is_empty() {
+                label
+            } else {
+                format!("{label}.{rest}")
+            };
+            let tag_id = u32::try_from(t).unwrap_or(u32::MAX);
+            if let Err(c) = hosts.add_custom(&tag_host, id, Some(tag_id)) {
+                report(format!("{field}: {}", clash("tag host", c)));
+            }
         }
     }
 }

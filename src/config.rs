@@ -67,6 +67,13 @@ pub struct ServiceSpec {
     /// Per-revision cluster names, overriding `clusterTemplate`.
     #[serde(default)]
     pub clusters: BTreeMap<String, String>,
+    /// More hosts the service is served at, as at its own host: exact names,
+    /// or `*.example.com` for any one label in front of `example.com`.
+    #[serde(default)]
+    pub custom_domains: Vec<String>,
+    /// Also serve `{tag}-{first label}.{rest}` of each exact custom domain.
+    #[serde(default)]
+    pub custom_domain_tags: Option<bool>,
     /// Header and cookie rules sending a request to a tag, first match wins.
     #[serde(default)]
     pub rules: Vec<RuleSpec>,

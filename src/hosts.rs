@@ -52,46 +52,133 @@ struct LabelEntry {
     domain: u32,
 }
 
-/// The compiled host table. Built once per configuration by [`HostTableBuilder`].
+/// The compiled host table. Built once per configuration by
+/// [`HostTableBuilder`], then given the services' custom domains.
 #[derive(Debug, Default)]
 pub struct HostTable {
     zones: HashMap<Box<str>, Zone>,
     namespaces: Vec<HashMap<Box<str>, LabelEntry>>,
+    /// Custom domains: exact hosts.
+    custom: HashMap<Box<str>, Label>,
+    /// Custom domains `*.{suffix}`, by suffix: the host minus its first label.
+    wildcards: HashMap<Box<str>, ServiceId>,
 }
 
 impl HostTable {
-    /// Resolves an already [`normalize`]d host: two hash lookups on a hit.
+    /// Resolves an already [`normalize`]d host with at most four hash
+    /// lookups. Exact hosts win over wildcards: a service's own hosts, then
+    /// custom domains, then `*.` custom domains, then the shape of a tag host
+    /// whose tag does not exist.
     pub fn resolve(&self, host: &str) -> HostMatch {
-        let Some((first, zone)) = host.split_once('.') else {
-            return HostMatch::Unknown;
-        };
-        let Some(zone) = self.zones.get(zone) else {
-            return HostMatch::Unknown;
-        };
-        let Some(labels) = self.namespaces.get(zone.namespace as usize) else {
-            return HostMatch::Unknown;
-        };
-        let in_zone = |entry: &LabelEntry| zone.domain.is_none_or(|d| d == entry.domain);
-        if let Some(entry) = labels.get(first).filter(|e| in_zone(e)) {
-            return match entry.label {
-                Label::Service(s) => HostMatch::Service(s),
-                Label::Tag(s, t) => HostMatch::Tag(s, t),
-            };
+        let (first, rest) = host.split_once('.').unwrap_or((host, ""));
+        let zone = self.zone(rest);
+        if let Some(label) = zone.and_then(|(zone, labels)| zone.label(labels, first)) {
+            return label.into();
         }
-        // `{tag}-{name}` for a service `name` of this zone, with a tag it does
-        // not have. Service names contain dashes too, so try every split; the
-        // label of a real host is at most 63 bytes, and a longer one costs one
-        // lookup per dash, linear in its length.
+        if !self.custom.is_empty() {
+            if let Some(label) = self.custom.get(host) {
+                return (*label).into();
+            }
+        }
+        if !self.wildcards.is_empty() && !rest.is_empty() {
+            if let Some(&service) = self.wildcards.get(rest) {
+                return HostMatch::Service(service);
+            }
+        }
+        zone.and_then(|(zone, labels)| zone.missing_tag(labels, first))
+            .unwrap_or(HostMatch::Unknown)
+    }
+
+    /// The zone `rest` names and its namespace's labels.
+    fn zone(&self, rest: &str) -> Option<(&Zone, &HashMap<Box<str>, LabelEntry>)> {
+        let zone = self.zones.get(rest)?;
+        let labels = self.namespaces.get(zone.namespace as usize)?;
+        Some((zone, labels))
+    }
+
+    /// Serves `host` (an exact custom domain) as `service`, or as one of its
+    /// tags. Refuses a host another service, or this one, already has.
+    pub fn add_custom(
+        &mut self,
+        host: &str,
+        service: ServiceId,
+        tag: Option<TagId>,
+    ) -> Result<(), HostClash> {
+        // Only exact claims clash: a wildcard gives way to an exact host.
+        let (first, rest) = host.split_once('.').unwrap_or((host, ""));
+        let holder = self
+            .zone(rest)
+            .and_then(|(zone, labels)| zone.label(labels, first))
+            .or_else(|| self.custom.get(host).copied())
+            .map(Label::service);
+        if let Some(holder) = holder {
+            return Err(HostClash {
+                host: host.to_owned(),
+                holder,
+            });
+        }
+        let label = match tag {
+            None => Label::Service(service),
+            Some(t) => Label::Tag(service, t),
+        };
+        self.custom.insert(host.into(), label);
+        Ok(())
+    }
+
+    /// Serves every host `{label}.{suffix}` (one leading label) as `service`,
+    /// where no exact host says otherwise.
+    pub fn add_wildcard(&mut self, suffix: &str, service: ServiceId) -> Result<(), HostClash> {
+        if let Some(&holder) = self.wildcards.get(suffix) {
+            return Err(HostClash {
+                host: format!("*.{suffix}"),
+                holder,
+            });
+        }
+        self.wildcards.insert(suffix.into(), service);
+        Ok(())
+    }
+}
+
+impl Zone {
+    /// The service or tag `first` names in this zone.
+    fn label(&self, labels: &HashMap<Box<str>, LabelEntry>, first: &str) -> Option<Label> {
+        labels
+            .get(first)
+            .filter(|e| self.admits(e))
+            .map(|e| e.label)
+    }
+
+    /// `{tag}-{name}` for a service `name` of this zone, with a tag it does
+    /// not have. Service names contain dashes too, so every split is tried;
+    /// the label of a real host is at most 63 bytes, and a longer one costs
+    /// one lookup per dash, linear in its length.
+    fn missing_tag(
+        &self,
+        labels: &HashMap<Box<str>, LabelEntry>,
+        first: &str,
+    ) -> Option<HostMatch> {
         first
             .match_indices('-')
             .filter(|&(i, _)| i > 0)
             .filter_map(|(i, _)| first.get(i + 1..))
             .filter_map(|name| labels.get(name))
             .find_map(|entry| match entry.label {
-                Label::Service(s) if in_zone(entry) => Some(HostMatch::NoSuchTag(s)),
+                Label::Service(s) if self.admits(entry) => Some(HostMatch::NoSuchTag(s)),
                 _ => None,
             })
-            .unwrap_or(HostMatch::Unknown)
+    }
+
+    fn admits(&self, entry: &LabelEntry) -> bool {
+        self.domain.is_none_or(|d| d == entry.domain)
+    }
+}
+
+impl From<Label> for HostMatch {
+    fn from(label: Label) -> HostMatch {
+        match label {
+            Label::Service(s) => HostMatch::Service(s),
+            Label::Tag(s, t) => HostMatch::Tag(s, t),
+        }
     }
 }
 
@@ -163,7 +250,11 @@ impl HostTableBuilder {
                 Some((zone, Zone { namespace, domain }))
             })
             .collect();
-        HostTable { zones, namespaces }
+        HostTable {
+            zones,
+            namespaces,
+            ..HostTable::default()
+        }
     }
 
     /// Records the four zones of a namespace and domain; returns the domain's id.
