@@ -383,3 +383,63 @@ fn a_bad_configuration_is_refused_with_its_error_in_the_log() {
         }
     }
 }
+
+/// Seed 003 §3: helloworld-go behind its own public domains, routed by a
+/// `wid` header prefix — by the filter's custom domains and rules instead of
+/// a hand-written VirtualService.
+#[test]
+fn helloworld_go_behind_custom_domains_as_seed_003_section_3() {
+    let revisions = ["00001", "00002"].map(Backend::start);
+    let clusters: BTreeMap<String, &Backend> = revisions
+        .iter()
+        .map(|b| (format!("helloworld-go-{}", b.resource), b))
+        .collect();
+    let mut config = helloworld_config();
+    config["services"][0]["customDomains"] = json!([
+        "helloworld-go.weimob.com",
+        "helloworld-go.weimobb.com",
+        "*.weimoba.com"
+    ]);
+    config["services"][0]["rules"] = json!([
+        {"header": "wid", "prefix": "a", "tag": "a"},
+        {"header": "wid", "prefix": "b", "tag": "b"}
+    ]);
+    for bin in support::envoys() {
+        let envoy = envoy_with(&bin, &config, &clusters);
+        let v = envoy.version.clone();
+        for host in [
+            "helloworld-go.weimob.com",
+            "helloworld-go.weimobb.com",
+            "hello.weimoba.com",
+        ] {
+            for (wid, revision) in [
+                ("a", "00001"),
+                ("a-17", "00001"),
+                ("b", "00002"),
+                ("b99", "00002"),
+            ] {
+                let r = envoy.get(host, "/", &[("wid", wid)]);
+                assert_eq!(
+                    r.revision(),
+                    Some(revision),
+                    "Envoy {v}: {host} wid {wid}: {r:?}"
+                );
+                assert_eq!(
+                    r.seen("knative-serving-revision"),
+                    Some(format!("helloworld-go-{revision}").as_str())
+                );
+                assert_eq!(r.seen("knative-serving-namespace"), Some("example"));
+            }
+            // Without a wid the custom domain takes the split like the main host.
+            let n = 400;
+            let first = (0..n)
+                .filter(|_| envoy.get(host, "/", &[]).revision() == Some("00001"))
+                .count() as u64;
+            assert_binomial(&format!("Envoy {v}: {host} 00001 at 50%"), first, n, 0.5);
+        }
+        // Tag subdomains are not derived from custom domains unless asked.
+        let r = envoy.get("a-helloworld-go.weimob.com", "/", &[]);
+        assert_eq!(r.status, 404);
+        assert_eq!(r.body, "no Knative service is configured at this host\n");
+    }
+}

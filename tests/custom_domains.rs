@@ -1,0 +1,224 @@
+//! Custom domains: a service served at hosts its owners choose, exactly as at
+//! its own host; exact names win over wildcards; collisions name both
+//! services.
+
+use std::collections::HashMap;
+
+use knative_traffic::{compile, Decision, Reason, Request, RouteTable};
+use rand_core::SeedableRng;
+use rand_xorshift::XorShiftRng;
+use serde_json::{json, Value};
+
+#[derive(Default)]
+struct Req(HashMap<&'static str, &'static str>);
+
+impl Request for Req {
+    fn header(&self, name: &str) -> Option<String> {
+        self.0.get(name).map(|v| v.to_string())
+    }
+    fn now_ms(&self) -> u64 {
+        0
+    }
+}
+
+fn req(pairs: &[(&'static str, &'static str)]) -> Req {
+    Req(pairs.iter().copied().collect())
+}
+
+fn helloworld(extra: Value) -> Value {
+    let mut service = json!({
+        "name": "helloworld-go", "namespace": "example", "domain": "example.com",
+        "traffic": [
+            {"tag": "a", "revisionName": "helloworld-go-00001", "percent": 50},
+            {"tag": "b", "revisionName": "helloworld-go-00002", "percent": 50}
+        ],
+        "rules": [
+            {"header": "wid", "prefix": "a", "tag": "a"},
+            {"header": "wid", "prefix": "b", "tag": "b"}
+        ]
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        service[k] = v.clone();
+    }
+    json!({"services": [service, {
+        "name": "web", "namespace": "example", "domain": "example.com",
+        "traffic": [{"revisionName": "web-1", "percent": 100}],
+        "customDomains": ["www.weimob.com", "*.apps.weimob.com"]
+    }]})
+}
+
+fn table(config: Value) -> RouteTable {
+    compile(config.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn errors(config: Value) -> Vec<String> {
+    match compile(config.to_string().as_bytes()) {
+        Ok(_) => vec![],
+        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn routed(t: &RouteTable, host: &str, r: &Req) -> Option<(String, Reason)> {
+    match t.route(host, r, &mut XorShiftRng::seed_from_u64(3)) {
+        Decision::Route(r) => Some((r.destination.revision.to_string(), r.reason)),
+        Decision::NoSuchTag(_) => Some(("404".into(), Reason::NotFound)),
+        Decision::PassThrough => None,
+    }
+}
+
+#[test]
+fn a_custom_domain_is_served_like_the_main_host() {
+    let t = table(helloworld(json!({
+        "customDomains": ["helloworld-go.weimob.com", "helloworld-go.weimobb.com"]
+    })));
+    for host in [
+        "helloworld-go.weimob.com",
+        "Helloworld-Go.Weimobb.com:80",
+        "helloworld-go.weimob.com.",
+    ] {
+        // Seed 003 §3: wid a… to tag a, wid b… to tag b.
+        assert_eq!(
+            routed(&t, host, &req(&[("wid", "a123")])),
+            Some(("helloworld-go-00001".into(), Reason::Rule)),
+            "{host}"
+        );
+        assert_eq!(
+            routed(&t, host, &req(&[("wid", "b7")])),
+            Some(("helloworld-go-00002".into(), Reason::Rule))
+        );
+        assert_eq!(
+            routed(&t, host, &req(&[("knative-serving-tag", "b")])),
+            Some(("helloworld-go-00002".into(), Reason::TagHeader))
+        );
+        assert_eq!(routed(&t, host, &req(&[])).unwrap().1, Reason::Draw);
+    }
+}
+
+#[test]
+fn tag_hosts_are_derived_from_custom_domains_only_when_asked() {
+    let t = table(helloworld(
+        json!({"customDomains": ["helloworld-go.weimob.com"]}),
+    ));
+    assert_eq!(routed(&t, "a-helloworld-go.weimob.com", &req(&[])), None);
+    let t = table(helloworld(json!({
+        "customDomains": ["helloworld-go.weimob.com"], "customDomainTags": true
+    })));
+    assert_eq!(
+        routed(&t, "a-helloworld-go.weimob.com", &req(&[])),
+        Some(("helloworld-go-00001".into(), Reason::TagHost))
+    );
+    assert_eq!(
+        routed(&t, "b-helloworld-go.weimob.com", &req(&[])),
+        Some(("helloworld-go-00002".into(), Reason::TagHost))
+    );
+    // An unknown tag on a custom domain is a host nobody configured.
+    assert_eq!(routed(&t, "c-helloworld-go.weimob.com", &req(&[])), None);
+}
+
+#[test]
+fn wildcards_cover_one_label_and_give_way_to_exact_hosts() {
+    let t = table(helloworld(json!({
+        "customDomains": ["*.weimob.com", "helloworld-go.weimob.net"]
+    })));
+    assert_eq!(
+        routed(&t, "anything.weimob.com", &req(&[("wid", "a")])),
+        Some(("helloworld-go-00001".into(), Reason::Rule))
+    );
+    assert_eq!(
+        routed(&t, "weimob.com", &req(&[])),
+        None,
+        "the wildcard needs a label"
+    );
+    assert_eq!(
+        routed(&t, "a.b.weimob.com", &req(&[])),
+        None,
+        "exactly one label"
+    );
+    // web's exact www.weimob.com wins over helloworld-go's *.weimob.com...
+    assert_eq!(
+        routed(&t, "www.weimob.com", &req(&[])),
+        Some(("web-1".into(), Reason::Draw))
+    );
+    // ...and web's own *.apps.weimob.com is a different suffix.
+    assert_eq!(
+        routed(&t, "x.apps.weimob.com", &req(&[])),
+        Some(("web-1".into(), Reason::Draw))
+    );
+}
+
+#[test]
+fn a_wildcard_over_a_namespace_zone_gives_way_to_generated_hosts() {
+    let t = table(helloworld(
+        json!({"customDomains": ["*.example.example.com"]}),
+    ));
+    // web's own host and a tag host of helloworld-go stay theirs.
+    assert_eq!(
+        routed(&t, "web.example.example.com", &req(&[])),
+        Some(("web-1".into(), Reason::Draw))
+    );
+    assert_eq!(
+        routed(&t, "a-helloworld-go.example.example.com", &req(&[])),
+        Some(("helloworld-go-00001".into(), Reason::TagHost))
+    );
+    // Any other label of the zone is helloworld-go's, even a tag-host shape.
+    assert_eq!(
+        routed(&t, "zz-web.example.example.com", &req(&[("wid", "b")])),
+        Some(("helloworld-go-00002".into(), Reason::Rule))
+    );
+}
+
+#[test]
+fn collisions_name_both_services() {
+    let e = errors(helloworld(json!({"customDomains": ["www.weimob.com"]})));
+    assert_eq!(
+        e,
+        ["services[1] (web): customDomains[0]: host \"www.weimob.com\" is already claimed by services[0] (helloworld-go)"]
+    );
+    let e = errors(helloworld(json!({"customDomains": ["*.apps.weimob.com"]})));
+    assert_eq!(
+        e,
+        ["services[1] (web): customDomains[1]: host \"*.apps.weimob.com\" is already claimed by services[0] (helloworld-go)"]
+    );
+    // A custom domain that is another service's generated host.
+    let e = errors(helloworld(
+        json!({"customDomains": ["web.example.svc.cluster.local"]}),
+    ));
+    assert_eq!(
+        e,
+        ["services[0] (helloworld-go): customDomains[0]: host \"web.example.svc.cluster.local\" is already claimed by services[1] (web)"]
+    );
+    // ...or this service's own, or listed twice.
+    let e = errors(helloworld(
+        json!({"customDomains": ["a-helloworld-go.example.example.com", "x.org", "x.org"]}),
+    ));
+    assert_eq!(
+        e,
+        [
+            "services[0] (helloworld-go): customDomains[0]: host \"a-helloworld-go.example.example.com\" is already one of this service's hosts",
+            "services[0] (helloworld-go): customDomains[2]: host \"x.org\" is already one of this service's hosts",
+        ]
+    );
+    // A derived tag host that is another service's custom domain.
+    let mut config = helloworld(json!({"customDomains": ["weimob.com"], "customDomainTags": true}));
+    config["services"][1]["customDomains"] = json!(["a-weimob.com"]);
+    assert_eq!(
+        errors(config),
+        ["services[1] (web): customDomains[0]: host \"a-weimob.com\" is already claimed by services[0] (helloworld-go)"]
+    );
+}
+
+#[test]
+fn malformed_custom_domains() {
+    let e = errors(helloworld(
+        json!({"customDomains": ["Weimob.com", "*.com", "a.*.com", "*"]}),
+    ));
+    assert_eq!(
+        e,
+        [
+            "services[0] (helloworld-go): customDomains[0]: \"Weimob.com\" is not a lower-case DNS name (or *. and one)",
+            "services[0] (helloworld-go): customDomains[1]: \"*.com\" is not *. followed by a lower-case DNS name of two or more labels",
+            "services[0] (helloworld-go): customDomains[2]: \"a.*.com\" is not a lower-case DNS name (or *. and one)",
+            "services[0] (helloworld-go): customDomains[3]: \"*\" is not a lower-case DNS name (or *. and one)",
+        ]
+    );
+}
