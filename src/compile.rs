@@ -7,19 +7,21 @@
 use serde_json::Value;
 
 use crate::config::{
-    Document, Percent, RolloutSpec, RuleSpec, ServiceSpec, StickySpec, TrafficTarget,
+    Document, MirrorSpec, Percent, RolloutSpec, RuleSpec, ServiceSpec, StickySpec, TrafficTarget,
     DEFAULT_CLUSTER_DOMAIN, DEFAULT_CLUSTER_HEADER, DEFAULT_CLUSTER_TEMPLATE, DEFAULT_DOMAIN,
+    DEFAULT_MIRROR_HEADER,
 };
 use crate::error::{ConfigError, ConfigErrors};
 use crate::hosts::{
     is_dns1035_label, is_dns1123_label, is_dns_name, HostClash, HostTable, HostTableBuilder,
 };
 use crate::metrics::NO_SLOT;
+use crate::mirror::Mirror;
 use crate::request::Source;
 use crate::rollout::{default_steps, parse_duration, parse_instant, Rollout};
 use crate::routing::{
-    Destination, Reason, RouteTable, Service, Tag, DEFAULT_ROUTE_HEADER, NAMESPACE_HEADER,
-    REVISION_HEADER, TAG_HEADER,
+    Destination, HeaderNames, Reason, RouteTable, Service, Tag, DEFAULT_ROUTE_HEADER,
+    NAMESPACE_HEADER, REVISION_HEADER, TAG_HEADER,
 };
 use crate::rules::{Rule, Test};
 use crate::split::{DestinationId, Split, BUCKETS_PER_PERCENT};
@@ -153,8 +155,11 @@ pub fn compile_document(document: &Document) -> Result<RouteTable, ConfigErrors>
         return Err(ConfigErrors(errors));
     }
     Ok(RouteTable {
-        cluster_header: defaults.cluster_header.into(),
-        route_response_header: defaults.route_response_header.map(Into::into),
+        headers: HeaderNames {
+            cluster: defaults.cluster_header.into(),
+            mirror: defaults.mirror_header.into(),
+            route_response: defaults.route_response_header.map(Into::into),
+        },
         hosts,
         services: services.into_iter().map(|(_, s)| s).collect(),
     })
@@ -163,6 +168,7 @@ pub fn compile_document(document: &Document) -> Result<RouteTable, ConfigErrors>
 /// Document-wide settings with their defaults applied.
 struct Defaults<'d> {
     cluster_header: String,
+    mirror_header: String,
     cluster_template: &'d str,
     domain: &'d str,
     cluster_domain: &'d str,
@@ -180,6 +186,18 @@ impl<'d> Defaults<'d> {
             .to_ascii_lowercase();
         if let Err(message) = check_own_header(&cluster_header) {
             error(format!("clusterHeader: {message}"));
+        }
+        let mirror_header = document
+            .mirror_header
+            .as_deref()
+            .unwrap_or(DEFAULT_MIRROR_HEADER)
+            .to_ascii_lowercase();
+        if let Err(message) = check_own_header(&mirror_header) {
+            error(format!("mirrorHeader: {message}"));
+        } else if mirror_header == cluster_header {
+            error(format!(
+                "mirrorHeader: {mirror_header:?} is the clusterHeader too; they must differ"
+            ));
         }
         let route_response_header = document
             .route_response_header
@@ -212,6 +230,7 @@ impl<'d> Defaults<'d> {
         }
         Defaults {
             cluster_header,
+            mirror_header,
             cluster_template,
             domain,
             cluster_domain,
@@ -368,6 +387,10 @@ fn compile_service(
     });
     let rollout_destination =
         rollout_target.map(|revision| position_or_push(&mut revisions, revision));
+    let mirror = spec
+        .mirror
+        .as_ref()
+        .and_then(|m| compile_mirror(m, &traffic.tags, &mut revisions, &mut checks));
     let destinations = compile_destinations(spec, defaults, &revisions, &mut checks);
     let mut tags: Vec<Tag> = traffic
         .tags
@@ -412,6 +435,56 @@ fn compile_service(
         rules: rules.into(),
         sticky,
         header_names: header_names.0.into(),
+        mirror,
+        mirrored_slot: NO_SLOT,
+    })
+}
+
+fn compile_mirror<'s>(
+    spec: &'s MirrorSpec,
+    tags: &[(&str, DestinationId)],
+    revisions: &mut Vec<&'s str>,
+    checks: &mut Checks<impl FnMut(String)>,
+) -> Option<Mirror> {
+    let hundredths = spec.percent * 100.0;
+    let buckets = (spec.percent.is_finite()
+        && (0.0..=100.0).contains(&spec.percent)
+        && (hundredths - hundredths.round()).abs() < 1e-6)
+        .then(|| hundredths.round() as u32);
+    if buckets.is_none() {
+        checks.fail(format!(
+            "mirror.percent must be from 0 to 100 in steps of 0.01, got {}",
+            spec.percent
+        ));
+    }
+    let destination = match (spec.tag.as_deref(), spec.revision_name.as_deref()) {
+        (Some(tag), None) => {
+            let found = tags.iter().find(|(t, _)| *t == tag).map(|(_, d)| *d);
+            if found.is_none() {
+                checks.fail(format!(
+                    "mirror: tag {tag:?} is not a tag of this service's traffic"
+                ));
+            }
+            found
+        }
+        (None, Some(revision)) if is_plain_value(revision) => {
+            Some(position_or_push(revisions, revision))
+        }
+        (None, Some(revision)) => {
+            checks.fail(format!(
+                "mirror: revisionName {revision:?} is not a revision name"
+            ));
+            None
+        }
+        _ => {
+            checks.fail("mirror: set one of tag or revisionName".into());
+            None
+        }
+    };
+    Some(Mirror {
+        destination: destination?,
+        buckets: buckets?,
+        include_tagged: spec.include_tagged.unwrap_or(false),
     })
 }
 
@@ -774,6 +847,9 @@ fn assign_metric_slots(service: &mut Service, next: &mut u32) {
         }
     }
     service.not_found_slot = take();
+    if service.mirror.is_some() {
+        service.mirrored_slot = take();
+    }
     let sticky = service.sticky.is_some();
     for (d, slots) in service.metric_slots.iter_mut().enumerate() {
         for (reason, slot) in Reason::ROUTED.iter().zip(slots.iter_mut()) {

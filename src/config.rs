@@ -23,6 +23,8 @@ pub const DEFAULT_DOMAIN: &str = "svc.cluster.local";
 pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
 /// By default a revision is served by the Envoy cluster of the same name.
 pub const DEFAULT_CLUSTER_TEMPLATE: &str = "{revision}";
+/// Where the mirror cluster goes when no `mirrorHeader` is given.
+pub const DEFAULT_MIRROR_HEADER: &str = "x-knative-mirror-cluster";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -44,6 +46,9 @@ pub struct Document {
     /// Knative treats revision names as customer data, knative/serving#13149).
     #[serde(default)]
     pub route_response_header: Option<String>,
+    /// Request header the mirror cluster is written into.
+    #[serde(default)]
+    pub mirror_header: Option<String>,
     /// Per-revision request counters in Envoy's stats (on by default).
     #[serde(default)]
     pub metrics: Option<bool>,
@@ -83,6 +88,25 @@ pub struct ServiceSpec {
     /// Moves the split to one revision step by step over time.
     #[serde(default)]
     pub rollout: Option<RolloutSpec>,
+    /// Copies a share of requests to a candidate revision.
+    #[serde(default)]
+    pub mirror: Option<MirrorSpec>,
+}
+
+/// `{"tag": "v3", "percent": 10}`: copy 10% of the service's requests to the
+/// revision of tag v3 (or of `revisionName`), answers discarded.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MirrorSpec {
+    #[serde(default)]
+    pub revision_name: Option<String>,
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// 0 to 100, in steps of 0.01.
+    pub percent: f64,
+    /// Also mirror requests that reached a tag by its host or the tag header.
+    #[serde(default)]
+    pub include_tagged: Option<bool>,
 }
 
 /// `{"header": "wid", "prefix": "a", "tag": "a"}`: one source (`header` or

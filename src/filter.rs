@@ -183,12 +183,18 @@ fn clear_route_cache() {
     let _ = hostcalls::call_foreign_function("clear_route_cache", None);
 }
 
-/// The cluster header is the filter's channel to the route; a client must not
-/// be able to choose a cluster by sending it on a request the filter does not
-/// route.
-fn strip_client_cluster_header(table: &RouteTable) {
-    if request_header(table.cluster_header()).is_some() {
-        set_request_header(table.cluster_header(), None);
+/// The cluster and mirror headers are the filter's channel to the route; a
+/// client must not be able to choose a cluster by sending them on a request
+/// the filter does not route.
+fn strip_client_cluster_headers(table: &RouteTable) {
+    let mut changed = false;
+    for name in [table.cluster_header(), table.mirror_header()] {
+        if request_header(name).is_some() {
+            set_request_header(name, None);
+            changed = true;
+        }
+    }
+    if changed {
         clear_route_cache();
     }
 }
@@ -208,12 +214,15 @@ impl HttpContext for Stream {
             Ok(mut rng) => table.route(&authority, &HostHeaders, &mut *rng),
             Err(_) => return Action::Continue,
         };
-        if let Some(slot) = decision.metric_slot() {
+        for slot in [decision.metric_slot(), decision.mirrored_slot()]
+            .into_iter()
+            .flatten()
+        {
             increment(active.counters.get(slot as usize).copied());
         }
         match decision {
             Decision::PassThrough => {
-                strip_client_cluster_header(table);
+                strip_client_cluster_headers(table);
                 Action::Continue
             }
             Decision::NoSuchTag(service) => {
@@ -227,7 +236,7 @@ impl HttpContext for Stream {
                     Some(body.as_bytes()),
                 );
                 if sent.is_err() {
-                    strip_client_cluster_header(table);
+                    strip_client_cluster_headers(table);
                     return Action::Continue;
                 }
                 Action::Pause

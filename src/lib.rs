@@ -30,6 +30,7 @@ pub mod config;
 pub mod error;
 pub mod hosts;
 pub mod metrics;
+pub mod mirror;
 pub mod request;
 pub mod rollout;
 pub mod routing;

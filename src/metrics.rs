@@ -2,7 +2,9 @@
 //!
 //! A request counter is named
 //! `knative_traffic.requests.namespace.{ns}.service.{name}.revision.{revision}.reason.{reason}`
-//! (no `revision` part for `not-found`), which reads well in `/stats` (Envoy
+//! (no `revision` part for `not-found`), and requests copied to a mirror
+//! revision `knative_traffic.mirrored.namespace.{ns}.service.{name}.revision.{revision}`;
+//! they read well in `/stats` (Envoy
 //! prefixes it with `wasmcustom.`). With the `stats_tags` of
 //! `envoy/envoy.yaml`, Envoy's tag extraction turns each `{key}.{value}` pair
 //! into a label, so `/stats/prometheus` shows
@@ -38,6 +40,14 @@ pub fn request_counter(
     name.push_str(".reason.");
     name.push_str(reason.as_str());
     name
+}
+
+/// The counter name of requests of a service copied to a mirror revision.
+pub fn mirrored_counter(namespace: &str, service: &str, revision: &str) -> String {
+    format!(
+        "knative_traffic.mirrored.namespace.{namespace}.service.{service}.revision.{}",
+        stat_safe(revision)
+    )
 }
 
 /// Revision names are free-form; a dot would add a level to the stat name.

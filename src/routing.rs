@@ -20,8 +20,9 @@
 
 use rand_core::Rng;
 
-use crate::hosts::{normalize, HostMatch, HostTable};
+use crate::hosts::{normalize, HostMatch, HostTable, TagId};
 use crate::metrics::NO_SLOT;
+use crate::mirror::Mirror;
 use crate::request::{HeaderCache, Request};
 use crate::rollout::Rollout;
 use crate::rules::Rule;
@@ -38,10 +39,20 @@ pub const DEFAULT_ROUTE_HEADER: &str = "knative-serving-default-route";
 /// The compiled configuration. Built by [`crate::compile`]; immutable.
 #[derive(Debug)]
 pub struct RouteTable {
-    pub(crate) cluster_header: Box<str>,
-    pub(crate) route_response_header: Option<Box<str>>,
+    pub(crate) headers: HeaderNames,
     pub(crate) hosts: HostTable,
     pub(crate) services: Box<[Service]>,
+}
+
+/// The headers the filter writes whose names the configuration chooses.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HeaderNames {
+    /// Request header carrying the chosen cluster (the route's `cluster_header`).
+    pub cluster: Box<str>,
+    /// Request header carrying the mirror cluster (the mirror policy's `cluster_header`).
+    pub mirror: Box<str>,
+    /// Opt-in response header naming the revision and the reason.
+    pub route_response: Option<Box<str>>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -60,9 +71,11 @@ pub struct Service {
     pub(crate) sticky: Option<Sticky>,
     /// The headers rules and stickiness read, by slot.
     pub(crate) header_names: Box<[Box<str>]>,
+    pub(crate) mirror: Option<Mirror>,
     /// Counter slot per destination and [`Reason::ROUTED`] reason.
     pub(crate) metric_slots: Box<[[u32; Reason::ROUTED.len()]]>,
     pub(crate) not_found_slot: u32,
+    pub(crate) mirrored_slot: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,8 +153,9 @@ pub struct Route<'t> {
     /// A fresh stickiness key, to hand to the client in a cookie.
     pub new_sticky_key: Option<String>,
     destination_id: DestinationId,
-    cluster_header: &'t str,
-    route_response_header: Option<&'t str>,
+    /// The revision a copy of the request goes to, unanswered.
+    pub mirror: Option<&'t Destination>,
+    headers: &'t HeaderNames,
 }
 
 impl RouteTable {
@@ -168,80 +182,35 @@ impl RouteTable {
         let Some(service) = self.services.get(service_id as usize) else {
             return Decision::PassThrough;
         };
-        let routed = |destination, reason, tag: Option<&'t Tag>, new_sticky_key| {
-            self.routed(
-                service,
-                destination,
-                reason,
-                tag.map(|t| &*t.name),
-                new_sticky_key,
-            )
+        let choice = service.choose(tag_id, request, rng);
+        let Some(destination) = service.destinations.get(choice.destination as usize) else {
+            return Decision::PassThrough;
         };
-
-        // 1. Tag host.
-        if let Some(tag) = tag_id.and_then(|t| service.tags.get(t as usize)) {
-            return routed(tag.destination, Reason::TagHost, Some(tag), None);
-        }
-        // 2. Tag header; the client's header stays as sent, so no tag is written.
-        if let Some(tag) = request.header(TAG_HEADER).and_then(|v| service.tag(&v)) {
-            return routed(tag.destination, Reason::TagHeader, None, None);
-        }
-        let headers = HeaderCache::new(request, &service.header_names);
-        // 3. Rules.
-        if let Some(tag) = service
-            .rules
-            .iter()
-            .find(|rule| rule.matches(&headers))
-            .and_then(|rule| service.tags.get(rule.tag as usize))
-        {
-            return routed(tag.destination, Reason::Rule, Some(tag), None);
-        }
-        // 4. The split in force.
-        let split = match &service.rollout {
-            Some(rollout) => rollout.split_at(request.now_ms()).unwrap_or(&service.split),
-            None => &service.split,
-        };
-        if let Some(sticky) = &service.sticky {
-            if let Some(key) = sticky.source.read(&headers).filter(|k| !k.is_empty()) {
-                return routed(split.pick(sticky.bucket(key)), Reason::Sticky, None, None);
-            }
-            if sticky.hands_out_keys() {
-                // Drawing the key and routing by it is the same uniform draw,
-                // and the client's next request lands where this one did.
-                let key = new_key(rng.next_u64());
-                let destination = split.pick(sticky.bucket(&key));
-                return routed(destination, Reason::Draw, None, Some(key));
-            }
-        }
-        routed(split.draw(rng), Reason::Draw, None, None)
-    }
-
-    fn routed<'t>(
-        &'t self,
-        service: &'t Service,
-        destination_id: DestinationId,
-        reason: Reason,
-        tag: Option<&'t str>,
-        new_sticky_key: Option<String>,
-    ) -> Decision<'t> {
-        match service.destinations.get(destination_id as usize) {
-            Some(destination) => Decision::Route(Route {
-                service,
-                destination,
-                reason,
-                tag,
-                new_sticky_key,
-                destination_id,
-                cluster_header: &self.cluster_header,
-                route_response_header: self.route_response_header.as_deref(),
-            }),
-            None => Decision::PassThrough,
-        }
+        let mirror = service
+            .mirror
+            .as_ref()
+            .filter(|m| m.applies(choice.destination, choice.reason, rng))
+            .and_then(|m| service.destinations.get(m.destination as usize));
+        Decision::Route(Route {
+            service,
+            destination,
+            reason: choice.reason,
+            tag: choice.tag.map(|t| &*t.name),
+            new_sticky_key: choice.new_sticky_key,
+            mirror,
+            destination_id: choice.destination,
+            headers: &self.headers,
+        })
     }
 
     /// The request header the chosen cluster is written into.
     pub fn cluster_header(&self) -> &str {
-        &self.cluster_header
+        &self.headers.cluster
+    }
+
+    /// The request header the mirror cluster is written into.
+    pub fn mirror_header(&self) -> &str {
+        &self.headers.mirror
     }
 
     pub fn services(&self) -> &[Service] {
@@ -261,7 +230,7 @@ impl RouteTable {
                         .zip(slots)
                         .map(move |(reason, slot)| (*slot, Some(&*destination.revision), *reason))
                 });
-            std::iter::once((service.not_found_slot, None, Reason::NotFound))
+            let requests = std::iter::once((service.not_found_slot, None, Reason::NotFound))
                 .chain(routed)
                 .filter(|(slot, _, _)| *slot != NO_SLOT)
                 .map(move |(slot, revision, reason)| {
@@ -272,12 +241,36 @@ impl RouteTable {
                         reason,
                     );
                     (slot, name)
-                })
+                });
+            let mirrored = service
+                .mirror
+                .as_ref()
+                .and_then(|m| service.destinations.get(m.destination as usize))
+                .filter(|_| service.mirrored_slot != NO_SLOT)
+                .map(|d| {
+                    let name = crate::metrics::mirrored_counter(
+                        &service.namespace,
+                        &service.name,
+                        &d.revision,
+                    );
+                    (service.mirrored_slot, name)
+                });
+            requests.chain(mirrored)
         })
     }
 }
 
 impl Decision<'_> {
+    /// The counter slot of the mirrored copy, if the request is mirrored.
+    pub fn mirrored_slot(&self) -> Option<u32> {
+        match self {
+            Decision::Route(route) if route.mirror.is_some() => {
+                Some(route.service.mirrored_slot).filter(|s| *s != NO_SLOT)
+            }
+            _ => None,
+        }
+    }
+
     /// The counter slot of this decision, if it has one.
     pub fn metric_slot(&self) -> Option<u32> {
         let slot = match self {
@@ -295,7 +288,63 @@ impl Decision<'_> {
     }
 }
 
+/// Where rules 1 to 4 send a request, before mirroring.
+struct Choice<'t> {
+    destination: DestinationId,
+    reason: Reason,
+    /// The tag written into `Knative-Serving-Tag`.
+    tag: Option<&'t Tag>,
+    new_sticky_key: Option<String>,
+}
+
 impl Service {
+    /// Rules 1 to 4 for a request to one of this service's hosts (`tag`: the
+    /// host's tag, if it is a tag host).
+    fn choose(&self, tag: Option<TagId>, request: &impl Request, rng: &mut impl Rng) -> Choice<'_> {
+        let choice = |destination, reason, tag, new_sticky_key| Choice {
+            destination,
+            reason,
+            tag,
+            new_sticky_key,
+        };
+        // 1. Tag host.
+        if let Some(tag) = tag.and_then(|t| self.tags.get(t as usize)) {
+            return choice(tag.destination, Reason::TagHost, Some(tag), None);
+        }
+        // 2. Tag header; the client's header stays as sent, so no tag is written.
+        if let Some(tag) = request.header(TAG_HEADER).and_then(|v| self.tag(&v)) {
+            return choice(tag.destination, Reason::TagHeader, None, None);
+        }
+        let headers = HeaderCache::new(request, &self.header_names);
+        // 3. Rules.
+        if let Some(tag) = self
+            .rules
+            .iter()
+            .find(|rule| rule.matches(&headers))
+            .and_then(|rule| self.tags.get(rule.tag as usize))
+        {
+            return choice(tag.destination, Reason::Rule, Some(tag), None);
+        }
+        // 4. The split in force.
+        let split = match &self.rollout {
+            Some(rollout) => rollout.split_at(request.now_ms()).unwrap_or(&self.split),
+            None => &self.split,
+        };
+        if let Some(sticky) = &self.sticky {
+            if let Some(key) = sticky.source.read(&headers).filter(|k| !k.is_empty()) {
+                return choice(split.pick(sticky.bucket(key)), Reason::Sticky, None, None);
+            }
+            if sticky.hands_out_keys() {
+                // Drawing the key and routing by it is the same uniform draw,
+                // and the client's next request lands where this one did.
+                let key = new_key(rng.next_u64());
+                let destination = split.pick(sticky.bucket(&key));
+                return choice(destination, Reason::Draw, None, Some(key));
+            }
+        }
+        choice(split.draw(rng), Reason::Draw, None, None)
+    }
+
     /// The tag named exactly `name`.
     fn tag(&self, name: &str) -> Option<&Tag> {
         self.tags
@@ -325,11 +374,16 @@ impl<'t> Route<'t> {
     /// `Knative-Serving-Default-Route: true` on the split (removed elsewhere),
     /// and the tag a tag host or rule reached, overwriting the client's tag
     /// header. On the tag-header path and the split the client's tag header
-    /// is left as sent, as Knative does. A `None` value means remove.
+    /// is left as sent, as Knative does. The mirror cluster is written on a
+    /// request chosen for mirroring and removed from every other. A `None`
+    /// value means remove.
     pub fn request_headers(&self) -> impl Iterator<Item = (&'t str, Option<&'t str>)> {
         let default_route = matches!(self.reason, Reason::Draw | Reason::Sticky).then_some("true");
         [
-            (self.cluster_header, Some(&*self.destination.cluster)),
+            (&*self.headers.cluster, Some(&*self.destination.cluster)),
+            // Present only on a request chosen for mirroring: a client's own
+            // must not pick a mirror cluster.
+            (&*self.headers.mirror, self.mirror.map(|m| &*m.cluster)),
             (REVISION_HEADER, Some(&*self.destination.revision)),
             (NAMESPACE_HEADER, Some(&*self.service.namespace)),
             (DEFAULT_ROUTE_HEADER, default_route),
@@ -343,7 +397,7 @@ impl<'t> Route<'t> {
     /// allocated) in the common case.
     pub fn response_headers(&self) -> Vec<(&'t str, String)> {
         let mut headers = Vec::new();
-        if let Some(name) = self.route_response_header {
+        if let Some(name) = self.headers.route_response.as_deref() {
             headers.push((
                 name,
                 format!(
