@@ -234,6 +234,7 @@ fn headers_written_on_each_path() {
         headers("a-helloworld-go.example.example.com", &Headers::default()),
         vec![
             ("x-knative-cluster".into(), s("helloworld-go-00001")),
+            ("x-knative-mirror-cluster".into(), None),
             (REVISION_HEADER.into(), s("helloworld-go-00001")),
             (NAMESPACE_HEADER.into(), s("example")),
             (DEFAULT_ROUTE_HEADER.into(), None),
@@ -244,14 +245,15 @@ fn headers_written_on_each_path() {
         headers("helloworld-go.example.example.com", &tag_header("b")),
         vec![
             ("x-knative-cluster".into(), s("helloworld-go-00002")),
+            ("x-knative-mirror-cluster".into(), None),
             (REVISION_HEADER.into(), s("helloworld-go-00002")),
             (NAMESPACE_HEADER.into(), s("example")),
             (DEFAULT_ROUTE_HEADER.into(), None),
         ]
     );
     let drawn = headers("helloworld-go.example.example.com", &tag_header("zzz"));
-    assert_eq!(drawn[3], (DEFAULT_ROUTE_HEADER.into(), s("true")));
-    assert_eq!(drawn.len(), 4);
+    assert_eq!(drawn[4], (DEFAULT_ROUTE_HEADER.into(), s("true")));
+    assert_eq!(drawn.len(), 5);
 }
 
 #[test]

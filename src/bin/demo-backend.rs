@@ -6,8 +6,8 @@
 //! answer). With `--echo-headers` every response also carries the
 //! `Knative-Serving-*` request headers the revision received, as
 //! `x-echo-knative-serving-*`; with `--log-requests` each request is printed
-//! on standard output (method, path, and its Host and `Knative-Serving-*`
-//! headers), which is how tests see what reached a revision.
+//! on standard output (method, path and every header), which is how tests see
+//! what reached a revision, mirrored copies included.
 //!
 //! Plain std HTTP/1.1 with keep-alive, a thread per connection: enough for a
 //! demo and for load tests through Envoy, which keeps few upstream connections.
@@ -183,15 +183,12 @@ fn knative_headers(request: &Request) -> Vec<(String, &str)> {
     found
 }
 
+/// `GET /path name=value name=value…`: every header as received, names in
+/// lower case.
 fn log_request(request: &Request) {
-    let mut line = format!(
-        "{} {} host={}",
-        request.method,
-        request.path,
-        request.header("host").unwrap_or("")
-    );
-    for (name, value) in knative_headers(request) {
-        line.push_str(&format!(" {name}={value}"));
+    let mut line = format!("{} {}", request.method, request.path);
+    for (name, value) in &request.headers {
+        line.push_str(&format!(" {}={value}", name.to_ascii_lowercase()));
     }
     let mut out = io::stdout().lock();
     let _ = writeln!(out, "{line}");
