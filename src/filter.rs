@@ -207,12 +207,12 @@ impl HttpContext for Stream {
             return Action::Continue;
         };
         let table = &active.table;
-        let Some(authority) = request_header(":authority") else {
-            return Action::Continue;
-        };
+        // No authority, or one that is not UTF-8, names no configured host:
+        // the request passes through like any unknown host.
+        let authority = request_header(":authority").unwrap_or_default();
         let decision = match self.rng.try_borrow_mut() {
             Ok(mut rng) => table.route(&authority, &HostHeaders, &mut *rng),
-            Err(_) => return Action::Continue,
+            Err(_) => Decision::PassThrough,
         };
         for slot in [decision.metric_slot(), decision.mirrored_slot()]
             .into_iter()
