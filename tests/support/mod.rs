@@ -6,6 +6,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod docker;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
