@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod docker;
+pub mod istio;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -177,6 +178,13 @@ impl EnvoyConfig {
 
     /// The Wasm filter's `config`, wherever it sits in the listener.
     fn wasm_config(&mut self) -> &mut Value {
+        self.inline_wasm_config()
+            .expect("a Wasm filter in the listener")
+    }
+
+    /// The `config` of a Wasm filter configured in the listener itself; `None`
+    /// when the listener has none (e.g. its Wasm filter comes over ECDS).
+    fn inline_wasm_config(&mut self) -> Option<&mut Value> {
         let filters = &mut self.0["static_resources"]["listeners"][0]["filter_chains"][0]
             ["filters"][0]["typed_config"]["http_filters"];
         filters
@@ -189,7 +197,6 @@ impl EnvoyConfig {
                     .is_some_and(|t| t.ends_with(".wasm.v3.Wasm"))
             })
             .map(|f| &mut f["typed_config"]["config"])
-            .expect("a Wasm filter in the listener")
     }
 
     /// The filter's configuration JSON, as the config file carries it.
@@ -230,8 +237,9 @@ impl EnvoyConfig {
         self.0["static_resources"]["listeners"][0]["address"]["socket_address"] =
             json!({"address": "127.0.0.1", "port_value": listener_port});
         let wasm = wasm.to_str().expect("utf-8 path").to_owned();
-        let config = self.wasm_config();
-        config["vm_config"]["code"]["local"] = json!({ "filename": wasm });
+        if let Some(config) = self.inline_wasm_config() {
+            config["vm_config"]["code"]["local"] = json!({ "filename": wasm });
+        }
     }
 }
 
@@ -423,12 +431,37 @@ pub fn raw_http(port: u16, request: &[u8]) -> std::io::Result<Response> {
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
+        .collect::<Vec<(String, String)>>();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
     Ok(Response {
         status,
         headers,
-        body: body.to_owned(),
+        body,
     })
+}
+
+/// The payload of a chunked HTTP/1.1 body (Envoy's admin answers large
+/// documents, such as `/server_info` and `/config_dump`, in chunks).
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || size > rest.len() {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].strip_prefix("\r\n").unwrap_or(&rest[size..]);
+    }
+    out
 }
 
 /// Asserts that `count` of `n` draws with probability `p` is within four
