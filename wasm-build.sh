@@ -13,7 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 ensure_target() {
-  if ! rustup target list --installed | grep -qx "$1"; then
+  local installed
+  installed=$(rustup target list --installed)
+  if ! grep -qx "$1" <<<"$installed"; then
     echo "wasm-build: installing the $1 target" >&2
     rustup target add "$1"
   fi

