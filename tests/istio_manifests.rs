@@ -1,0 +1,329 @@
+//! The Istio manifests in istio/, checked by machine:
+//!
+//! - against Istio's own CRDs (`../shared/istio/`, cut from istio/api): the
+//!   OpenAPI v3 schema of the version each manifest names, applied by a JSON
+//!   Schema validator (the `jsonschema` crate, draft 4, the dialect OpenAPI
+//!   v3.0 schemas are based on), with unknown fields refused as
+//!   `kubectl apply` refuses them (strict field validation, its default
+//!   since Kubernetes 1.27) and `metadata` held to the API server's name
+//!   rules. The CRDs' CEL rules (`x-kubernetes-validations`) are Kubernetes
+//!   extensions that no JSON Schema validator evaluates;
+//! - against each other and against the filter: the WasmPlugin carries the
+//!   same demo configuration as envoy/envoy.yaml, that configuration compiles,
+//!   the VirtualService lists exactly the hosts the filter serves and routes
+//!   each revision, by the header the filter writes, to its Service, and the
+//!   Gateway is the one both select.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use knative_traffic::routing::REVISION_HEADER;
+use serde_json::{json, Value};
+use support::istio;
+use support::EnvoyConfig;
+
+/// The OpenAPI v3 schema Kubernetes applies to `manifest`, from the CRD of its
+/// group and kind, for the version its apiVersion names (which must be
+/// served).
+fn crd_schema(crd_file: &str, manifest: &Value) -> Value {
+    let crd = istio::crd(crd_file);
+    let api_version = manifest["apiVersion"].as_str().expect("apiVersion");
+    let (group, version) = api_version.split_once('/').expect("group/version");
+    assert_eq!(crd["spec"]["group"], group, "{crd_file} is not for {group}");
+    assert_eq!(
+        crd["spec"]["names"]["kind"], manifest["kind"],
+        "{crd_file} is not for kind {}",
+        manifest["kind"]
+    );
+    let entry = crd["spec"]["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .find(|v| v["name"] == version)
+        .unwrap_or_else(|| panic!("{crd_file} has no version {version}"));
+    assert_eq!(entry["served"], true, "{api_version} is not served");
+    entry["schema"]["openAPIV3Schema"].clone()
+}
+
+/// The structural schema as `kubectl apply` holds a manifest to it: every
+/// object schema that lists its properties refuses others, unless it keeps
+/// unknown fields on purpose (`x-kubernetes-preserve-unknown-fields`).
+fn strict(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            let preserves = map.get("x-kubernetes-preserve-unknown-fields") == Some(&json!(true));
+            if map.contains_key("properties")
+                && !map.contains_key("additionalProperties")
+                && !preserves
+            {
+                map.insert("additionalProperties".into(), json!(false));
+            }
+            for value in map.values_mut() {
+                strict(value);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strict),
+        _ => {}
+    }
+}
+
+/// The API server's rules for a namespaced object's name and namespace
+/// (ObjectMeta: a DNS-1123 subdomain and a DNS-1123 label).
+fn metadata_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["name", "namespace"],
+        "properties": {
+            "name": {
+                "type": "string",
+                "maxLength": 253,
+                "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+            },
+            "namespace": {
+                "type": "string",
+                "maxLength": 63,
+                "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+            },
+            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            "annotations": {"type": "object", "additionalProperties": {"type": "string"}}
+        },
+        "additionalProperties": false
+    })
+}
+
+/// The schema violations of `manifest`, one line each.
+fn violations(crd_file: &str, manifest: &Value) -> Vec<String> {
+    let mut schema = crd_schema(crd_file, manifest);
+    strict(&mut schema);
+    // The API server's own part of every object: the type it was sent to and
+    // its ObjectMeta.
+    schema["properties"]["apiVersion"] = json!({"enum": [manifest["apiVersion"]]});
+    schema["properties"]["kind"] = json!({"enum": [manifest["kind"]]});
+    schema["properties"]["metadata"] = metadata_schema();
+    let required = schema["required"].as_array().cloned().unwrap_or_default();
+    schema["required"] = json!(required
+        .into_iter()
+        .chain([json!("apiVersion"), json!("kind"), json!("metadata")])
+        .collect::<Vec<_>>());
+    let validator = jsonschema::draft4::new(&schema)
+        .unwrap_or_else(|e| panic!("{crd_file}: the schema does not compile: {e}"));
+    validator
+        .iter_errors(manifest)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn the_wasm_plugin_passes_istios_schema() {
+    let plugin = istio::wasm_plugin();
+    assert_eq!(plugin["apiVersion"], "extensions.istio.io/v1alpha1");
+    assert_eq!(plugin["kind"], "WasmPlugin");
+    let errors = violations("wasmplugin-crd.yaml", &plugin);
+    assert!(
+        errors.is_empty(),
+        "istio/wasmplugin.yaml:\n{}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn the_virtual_service_passes_istios_schema() {
+    let vs = istio::virtual_service();
+    assert_eq!(vs["kind"], "VirtualService");
+    let errors = violations("virtualservice-crd.yaml", &vs);
+    assert!(
+        errors.is_empty(),
+        "istio/virtualservice.yaml:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// Renames a field, as a typo would.
+fn rename(object: &mut Value, from: &str, to: &str) {
+    let object = object.as_object_mut().expect("an object");
+    let value = object.remove(from).expect("the field to rename");
+    object.insert(to.to_owned(), value);
+}
+
+/// The validation is real: broken copies of the manifests are refused, each
+/// for its own fault.
+#[test]
+fn the_schemas_refuse_broken_manifests() {
+    let refused = |crd: &str, manifest: &Value, fault: &str, want: &str| {
+        let errors = violations(crd, manifest);
+        assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{fault}: want an error mentioning {want:?}, got {errors:?}"
+        );
+    };
+
+    let mut plugin = istio::wasm_plugin();
+    plugin["spec"]["failStrategy"] = json!("FAIL_CLOSED");
+    refused("wasmplugin-crd.yaml", &plugin, "enum value", "FAIL_CLOSED");
+
+    let mut plugin = istio::wasm_plugin();
+    plugin["spec"]["phase"] = json!("ROUTING");
+    refused("wasmplugin-crd.yaml", &plugin, "enum value", "ROUTING");
+
+    let mut plugin = istio::wasm_plugin();
+    rename(&mut plugin["spec"], "pluginConfig", "pluginConfg");
+    refused(
+        "wasmplugin-crd.yaml",
+        &plugin,
+        "unknown field",
+        "pluginConfg",
+    );
+
+    let mut plugin = istio::wasm_plugin();
+    plugin["spec"]["match"] = json!([{"mode": "CLIENT", "ports": [{"number": 70000}]}]);
+    refused("wasmplugin-crd.yaml", &plugin, "port range", "70000");
+
+    let mut plugin = istio::wasm_plugin();
+    plugin["metadata"]["name"] = json!("Knative_Traffic");
+    refused(
+        "wasmplugin-crd.yaml",
+        &plugin,
+        "object name",
+        "Knative_Traffic",
+    );
+
+    let mut vs = istio::virtual_service();
+    vs["spec"]["http"][0]["match"][0]["headers"][REVISION_HEADER] =
+        json!({"exact": "traffic-example-v1", "prefix": "traffic-example"});
+    refused(
+        "virtualservice-crd.yaml",
+        &vs,
+        "two string matches",
+        "/spec/http/0/match/0/headers",
+    );
+
+    let mut vs = istio::virtual_service();
+    vs["spec"]["http"][0]["route"][0]["destination"]["port"]["number"] = json!("80");
+    refused("virtualservice-crd.yaml", &vs, "port type", "\"80\"");
+
+    let mut vs = istio::virtual_service();
+    rename(
+        &mut vs["spec"]["http"][0]["route"][0],
+        "destination",
+        "destinaton",
+    );
+    refused(
+        "virtualservice-crd.yaml",
+        &vs,
+        "unknown field",
+        "destinaton",
+    );
+}
+
+fn strings(value: &Value) -> BTreeSet<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {value}"))
+        .iter()
+        .map(|v| v.as_str().expect("string").to_owned())
+        .collect()
+}
+
+/// A Gateway server host (`*.example.com`, `ns/host`) covers `host`.
+fn covers(server_host: &str, host: &str) -> bool {
+    let pattern = server_host.rsplit('/').next().unwrap_or(server_host);
+    match pattern.strip_prefix('*') {
+        Some(suffix) => host.ends_with(suffix),
+        None => pattern == host,
+    }
+}
+
+#[test]
+fn the_manifests_agree_with_each_other_and_with_the_filter() {
+    let plugin = istio::wasm_plugin();
+    let vs = istio::virtual_service();
+    let gateway = istio::gateway();
+
+    // One demo configuration: the WasmPlugin's is envoy/envoy.yaml's.
+    let config = plugin["spec"]["pluginConfig"].clone();
+    assert_eq!(
+        config,
+        EnvoyConfig::from_repo("envoy/envoy.yaml").plugin_configuration(),
+        "istio/wasmplugin.yaml's pluginConfig and envoy/envoy.yaml's configuration differ"
+    );
+    let table = knative_traffic::compile(istio::plugin_configuration(&plugin).as_bytes())
+        .unwrap_or_else(|e| panic!("pluginConfig is refused: {e:?}"));
+
+    // The hosts the filter serves on the gateway's domain, and one route per
+    // revision on the header the filter writes.
+    let mut hosts = BTreeSet::new();
+    let mut routes = BTreeSet::new();
+    for (service, json) in table
+        .services()
+        .iter()
+        .zip(config["services"].as_array().unwrap())
+    {
+        let domain = json["domain"]
+            .as_str()
+            .or(config["domain"].as_str())
+            .unwrap_or("svc.cluster.local");
+        let host = format!("{}.{}.{domain}", service.name, service.namespace);
+        for (tag, _) in service.tags() {
+            hosts.insert(format!("{tag}-{host}"));
+        }
+        hosts.insert(host);
+        for d in service.destinations.iter() {
+            routes.insert(istio::HeaderRoute {
+                headers: vec![(REVISION_HEADER.to_owned(), d.revision.to_string())],
+                cluster: format!(
+                    "outbound|80||{}.{}.svc.cluster.local",
+                    d.revision, service.namespace
+                ),
+            });
+        }
+    }
+    assert_eq!(strings(&vs["spec"]["hosts"]), hosts, "VirtualService hosts");
+    let vs_routes: Vec<istio::HeaderRoute> = istio::header_routes(&vs);
+    assert_eq!(
+        vs_routes.len(),
+        routes.len(),
+        "one route per revision: {vs_routes:?}"
+    );
+    assert_eq!(
+        vs_routes.into_iter().collect::<BTreeSet<_>>(),
+        routes,
+        "VirtualService routes"
+    );
+
+    // The VirtualService binds to the Gateway, which selects the pods the
+    // WasmPlugin selects and accepts every host of the VirtualService.
+    let gateway_ref = format!(
+        "{}/{}",
+        gateway["metadata"]["namespace"].as_str().unwrap(),
+        gateway["metadata"]["name"].as_str().unwrap()
+    );
+    assert_eq!(
+        strings(&vs["spec"]["gateways"]),
+        BTreeSet::from([gateway_ref])
+    );
+    assert_eq!(
+        gateway["spec"]["selector"], plugin["spec"]["selector"]["matchLabels"],
+        "the Gateway and the WasmPlugin must select the same pods"
+    );
+    let server_hosts: Vec<String> = gateway["spec"]["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| strings(&s["hosts"]))
+        .collect();
+    for host in &hosts {
+        assert!(
+            server_hosts.iter().any(|s| covers(s, host)),
+            "no Gateway server accepts {host}: {server_hosts:?}"
+        );
+    }
+
+    // The module image the WasmPlugin pulls is an OCI reference.
+    assert!(
+        plugin["spec"]["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("oci://")),
+        "spec.url"
+    );
+}
