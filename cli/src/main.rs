@@ -22,6 +22,8 @@
 )]
 
 mod input;
+mod simulate;
+mod time;
 mod validate;
 
 use std::io::{self, Write};
@@ -57,6 +59,8 @@ struct Cli {
 enum Command {
     #[command(after_help = EXIT_STATUS_HELP)]
     Validate(validate::Args),
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Simulate(simulate::Args),
     // Commands that write manifests from a configuration (Istio's WasmPlugin
     // and VirtualServices) join here, reading their input with
     // `input::read_configuration` like the commands above.
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
     let mut err = stderr.lock();
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &mut out, &mut err),
+        Command::Simulate(args) => simulate::run(args, &mut out, &mut err),
     };
     let status = result.and_then(|status| out.flush().map(|()| status));
     match status {
