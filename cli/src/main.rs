@@ -21,6 +21,7 @@
     )
 )]
 
+mod import;
 mod input;
 mod simulate;
 mod time;
@@ -61,6 +62,8 @@ enum Command {
     Validate(validate::Args),
     #[command(after_help = EXIT_STATUS_HELP)]
     Simulate(simulate::Args),
+    #[command(after_help = EXIT_STATUS_HELP)]
+    ImportKnative(import::Args),
     // Commands that write manifests from a configuration (Istio's WasmPlugin
     // and VirtualServices) join here, reading their input with
     // `input::read_configuration` like the commands above.
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &mut out, &mut err),
         Command::Simulate(args) => simulate::run(args, &mut out, &mut err),
+        Command::ImportKnative(args) => import::run(args, &mut out, &mut err),
     };
     let status = result.and_then(|status| out.flush().map(|()| status));
     match status {

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use serde_json::{json, Value};
 use support::assert_binomial;
 
 fn data() -> PathBuf {
@@ -26,6 +27,10 @@ struct Run {
 impl Run {
     fn stderr_lines(&self) -> Vec<&str> {
         self.stderr.lines().collect()
+    }
+
+    fn stdout_json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {self:?}"))
     }
 }
 
@@ -56,6 +61,31 @@ fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> Run {
     }
 }
 
+/// A scratch file for an input made by a test, removed with its directory.
+struct Scratch {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl Scratch {
+    fn to_str(&self) -> Option<&str> {
+        self.path.to_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn scratch(name: &str, text: &str) -> Scratch {
+    let dir = support::scratch_dir("cli");
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    Scratch { dir, path }
+}
+
 // ---------------------------------------------------------------- help
 
 #[test]
@@ -64,6 +94,7 @@ fn every_command_has_help_with_the_exit_statuses() {
         &["--help"][..],
         &["validate", "--help"],
         &["simulate", "--help"],
+        &["import-knative", "--help"],
         &["help", "simulate"],
     ] {
         let r = run(args);
@@ -80,7 +111,7 @@ fn every_command_has_help_with_the_exit_statuses() {
         assert_eq!(r.stderr, "");
     }
     let r = run(&["--help"]);
-    for command in ["validate", "simulate"] {
+    for command in ["validate", "simulate", "import-knative"] {
         assert!(r.stdout.contains(command), "{r:?}");
     }
 }
@@ -93,6 +124,7 @@ fn usage_errors_exit_2() {
         &["validate"],
         &["simulate", "seeds.json"],
         &["simulate", "seeds.json", "--host", "h", "--requests", "0"],
+        &["import-knative"],
     ] {
         let r = run(args);
         assert_eq!(r.status, 2, "{args:?}: {r:?}");
@@ -602,4 +634,318 @@ fn simulate_refuses_an_invalid_configuration_and_bad_arguments() {
         assert_eq!(r.status, 2, "{args:?}: {r:?}");
         assert!(r.stderr.contains(message), "{args:?}: {r:?}");
     }
+}
+
+// ---------------------------------------------------------------- import-knative
+
+#[test]
+fn import_the_seeds_traffic_example() {
+    let r = run(&["import-knative", "traffic-example.json"]);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(r.stderr, "");
+    assert_eq!(
+        r.stdout_json(),
+        json!({"services": [{
+            "name": "traffic-example",
+            "namespace": "default",
+            "domain": "knative.kuberun.com",
+            "latestReadyRevisionName": "traffic-example-v3",
+            "traffic": [
+                {"tag": "v1", "revisionName": "traffic-example-v1", "latestRevision": false, "percent": 80},
+                {"tag": "v2", "revisionName": "traffic-example-v2", "latestRevision": false, "percent": 20},
+                {"tag": "latest", "latestRevision": true, "percent": 0}
+            ]
+        }]})
+    );
+    // Written for people: pretty, in the filter's field order.
+    assert!(r.stdout.starts_with(
+        "{\n  \"services\": [\n    {\n      \"name\": \"traffic-example\",\n      \"namespace\": \"default\",\n      \"domain\": \"knative.kuberun.com\","
+    ));
+
+    // What it wrote is what the filter loads, and routes as the Service's
+    // status.traffic says: each tag's URL reaches its revision.
+    let config_file = scratch("traffic-example.config.json", &r.stdout);
+    let config = config_file.to_str().unwrap();
+    let v = run(&["validate", config]);
+    assert_eq!(v.status, 0, "{v:?}");
+    let ksvc: Value = serde_json::from_str(
+        &std::fs::read_to_string(data().join("traffic-example.json")).unwrap(),
+    )
+    .unwrap();
+    for target in ksvc["status"]["traffic"].as_array().unwrap() {
+        let host = target["url"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("http://")
+            .unwrap();
+        let revision = target["revisionName"].as_str().unwrap();
+        let s = simulate(&[config, "--host", host, "--requests", "10"]);
+        assert_eq!(rows(&s.stdout)[0].revision, revision, "{host}");
+        assert_eq!(rows(&s.stdout)[0].requests, 10, "{host}");
+    }
+    let s = simulate(&[
+        config,
+        "--host",
+        "traffic-example.default.knative.kuberun.com",
+    ]);
+    assert!(s
+        .stdout
+        .ends_with("\nsplit in force: traffic-example-v1 80%, traffic-example-v2 20%\n"));
+}
+
+#[test]
+fn import_a_list_of_services() {
+    let r = run(&["import-knative", "ksvc-list.json"]);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(r.stderr, "");
+    assert_eq!(
+        r.stdout_json(),
+        json!({"services": [
+            {
+                "name": "helloworld-go",
+                "namespace": "example",
+                "domain": "example.com",
+                "latestReadyRevisionName": "helloworld-go-00002",
+                "traffic": [
+                    {"tag": "a", "revisionName": "helloworld-go-00001", "latestRevision": false, "percent": 50},
+                    {"tag": "b", "revisionName": "helloworld-go-00002", "latestRevision": false, "percent": 50}
+                ]
+            },
+            {
+                // A cluster-local Service: its URL is in svc.cluster.local.
+                "name": "payments",
+                "namespace": "shop",
+                "domain": "svc.cluster.local",
+                "latestReadyRevisionName": "payments-00004",
+                "traffic": [{"latestRevision": true, "percent": 100}]
+            }
+        ]})
+    );
+    // The same from standard input.
+    let text = std::fs::read_to_string(data().join("ksvc-list.json")).unwrap();
+    let piped = run_with_stdin(&["import-knative", "-"], Some(&text));
+    assert_eq!(piped.status, 0, "{piped:?}");
+    assert_eq!(piped.stdout, r.stdout);
+}
+
+#[test]
+fn import_warns_of_a_status_that_may_not_be_served() {
+    let r = run(&["import-knative", "not-ready.json"]);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(
+        r.stderr_lines(),
+        [
+            "warning: not-ready.json: shop/web: the Service is not Ready (RevisionFailed: Revision \"web-00007\" failed with message: Container failed with: exec format error.): Knative may still be serving an earlier traffic split",
+            "warning: not-ready.json: shop/web: the status is of generation 6 and the spec of generation 7: Knative has not caught up with the spec yet",
+            "warning: not-ready.json: shop/web: serving.knative.dev/rollout-duration is \"380s\": the imported split applies at once; add a `rollout` to the service for a timed rollout",
+        ]
+    );
+    let config = r.stdout_json();
+    let service = &config["services"][0];
+    assert_eq!(service["domain"], "apps.example.net", "from an https URL");
+    // latestRevision follows the latest *ready* revision, not the failed one.
+    assert_eq!(service["latestReadyRevisionName"], "web-00006");
+}
+
+#[test]
+fn import_refuses_what_it_cannot_carry_over() {
+    let r = run(&["import-knative", "no-status.json"]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr,
+        "no-status.json: default/traffic-example: status.url is missing: the Service has not been reconciled (no status), so its host and domain are unknown; import what `kubectl get ksvc -o json` prints from the cluster\n"
+    );
+
+    let r = run(&["import-knative", "custom-domain-template.json"]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr,
+        "custom-domain-template.json: default/hello: status.url \"http://hello-default.apps-crc.testing\" is not {name}.{namespace}.{domain} (hello.default.…): the cluster's domain-template is not Knative's default, and the filter's configuration reaches services only at {name}.{namespace}.{domain}\n"
+    );
+}
+
+/// The seed's traffic-example, edited by `edit`, as a scratch file.
+fn edited_traffic_example(edit: impl FnOnce(&mut Value)) -> Scratch {
+    let text = std::fs::read_to_string(data().join("traffic-example.json")).unwrap();
+    let mut ksvc: Value = serde_json::from_str(&text).unwrap();
+    edit(&mut ksvc);
+    scratch("ksvc.json", &ksvc.to_string())
+}
+
+#[test]
+fn import_checks_the_result_with_the_filters_validation() {
+    let scratch_file =
+        edited_traffic_example(|ksvc| ksvc["spec"]["traffic"][1]["percent"] = json!(10));
+    let file = scratch_file.to_str().unwrap();
+    let r = run(&["import-knative", file]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr_lines(),
+        [
+            format!("{file}: the imported configuration is not valid for the filter (services[i] is the i-th Service imported):"),
+            format!("{file}: services[0] (traffic-example): traffic percents sum to 90, want 100"),
+        ]
+    );
+
+    // Two Services whose hosts collide: b-c's host is c's tag host for b.
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": [
+        ksvc_shape("b-c", "ns", json!([{"revisionName": "b-c-00001", "percent": 100}])),
+        ksvc_shape("c", "ns", json!([
+            {"revisionName": "c-00001", "percent": 100},
+            {"tag": "b", "revisionName": "c-00001", "percent": 0}
+        ]))
+    ]});
+    let file = scratch("clash.json", &list.to_string());
+    let r = run(&["import-knative", file.to_str().unwrap()]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert!(
+        r.stderr.ends_with(": services[1] (c): host \"b-c.ns.svc.cluster.local\" is already claimed by services[0] (b-c)\n"),
+        "{r:?}"
+    );
+}
+
+/// A minimal reconciled Knative Service in domain example.com.
+fn ksvc_shape(name: &str, namespace: &str, traffic: Value) -> Value {
+    json!({
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace, "generation": 1},
+        "spec": {"template": {"spec": {"containers": [{"image": "example.com/app"}]}}, "traffic": traffic},
+        "status": {
+            "url": format!("http://{name}.{namespace}.example.com"),
+            "address": {"url": format!("http://{name}.{namespace}.svc.cluster.local")},
+            "latestReadyRevisionName": format!("{name}-00001"),
+            "observedGeneration": 1
+        }
+    })
+}
+
+#[test]
+fn import_edge_cases() {
+    // An empty traffic block is Knative's default: 100% to the latest.
+    let mut ksvc = ksvc_shape("web", "shop", json!(null));
+    ksvc["spec"].as_object_mut().unwrap().remove("traffic");
+    let file = scratch("web.json", &ksvc.to_string());
+    let r = run(&["import-knative", file.to_str().unwrap()]);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(
+        r.stdout_json()["services"][0]["traffic"],
+        json!([{"latestRevision": true, "percent": 100}])
+    );
+
+    // ... which needs a ready revision.
+    ksvc["status"]
+        .as_object_mut()
+        .unwrap()
+        .remove("latestReadyRevisionName");
+    let file = scratch("web.json", &ksvc.to_string());
+    let r = run(&["import-knative", file.to_str().unwrap()]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert!(r.stderr.ends_with(": shop/web: spec.traffic is empty (100% to the latest revision), but status.latestReadyRevisionName is missing: no revision is ready yet, and Knative programs no route until one is\n"), "{r:?}");
+
+    // The cluster domain comes from status.address.url; a cluster template
+    // can be given.
+    let mut ksvc = ksvc_shape(
+        "web",
+        "shop",
+        json!([{"revisionName": "web-00001", "percent": 100}]),
+    );
+    ksvc["status"]["address"]["url"] = json!("http://web.shop.svc.corp.internal");
+    let file = scratch("web.json", &ksvc.to_string());
+    let r = run(&[
+        "import-knative",
+        file.to_str().unwrap(),
+        "--cluster-template",
+        "outbound|80||{revision}.{namespace}.svc.corp.internal",
+    ]);
+    assert_eq!(r.status, 0, "{r:?}");
+    let config = r.stdout_json();
+    assert_eq!(config["clusterDomain"], "corp.internal");
+    assert_eq!(
+        config["clusterTemplate"],
+        "outbound|80||{revision}.{namespace}.svc.corp.internal"
+    );
+    let r = run(&[
+        "import-knative",
+        file.to_str().unwrap(),
+        "--cluster-template",
+        "{revison}",
+    ]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert!(r.stderr.ends_with(": clusterTemplate: \"{revison}\" has an unknown placeholder; use {revision}, {service}, {namespace}\n"), "{r:?}");
+
+    // configurationName: Knative refuses it in a Service; so does the import.
+    let ksvc = ksvc_shape(
+        "web",
+        "shop",
+        json!([{"configurationName": "web", "percent": 100}]),
+    );
+    let file = scratch("web.json", &ksvc.to_string());
+    let r = run(&["import-knative", file.to_str().unwrap()]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert!(r.stderr.ends_with(": shop/web: spec.traffic[0]: configurationName \"web\" is not supported: a Knative Service's traffic names a revisionName or the latestRevision (Knative refuses configurationName in a Service)\n"), "{r:?}");
+}
+
+#[test]
+fn import_refuses_what_is_not_a_knative_service() {
+    let cases = [
+        (
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}}),
+            ": shop/web: not a Knative Service (apiVersion serving.knative.dev/v1, kind Service) or a List of them, as `kubectl get ksvc -o json` prints: got apiVersion \"v1\", kind \"Service\"\n",
+        ),
+        (
+            json!({"apiVersion": "serving.knative.dev/v1alpha1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}, "spec": {"runLatest": {}}}),
+            ": shop/web: not a Knative Service (apiVersion serving.knative.dev/v1, kind Service) or a List of them, as `kubectl get ksvc -o json` prints: got apiVersion \"serving.knative.dev/v1alpha1\", kind \"Service\"\n",
+        ),
+        (
+            json!({"apiVersion": "v1", "kind": "List", "items": []}),
+            ": the List has no items: no Knative Service to import\n",
+        ),
+        (
+            json!({"services": []}),
+            ": not a Knative Service (apiVersion serving.knative.dev/v1, kind Service) or a List of them, as `kubectl get ksvc -o json` prints: got no kind\n",
+        ),
+        (
+            json!({"apiVersion": "v1", "kind": "List", "items": [
+                ksvc_shape("web", "shop", json!([{"revisionName": "web-00001", "percent": 100}])),
+                {"apiVersion": "serving.knative.dev/v1", "kind": "Route", "metadata": {"name": "web", "namespace": "shop"}}
+            ]}),
+            ": items[1] shop/web: not a Knative Service (apiVersion serving.knative.dev/v1, kind Service) or a List of them, as `kubectl get ksvc -o json` prints: got apiVersion \"serving.knative.dev/v1\", kind \"Route\"\n",
+        ),
+    ];
+    for (document, message) in cases {
+        let file = scratch("doc.json", &document.to_string());
+        let r = run(&["import-knative", file.to_str().unwrap()]);
+        assert_eq!(r.status, 1, "{r:?}");
+        assert_eq!(r.stdout, "");
+        assert!(r.stderr.ends_with(message), "{r:?}");
+    }
+
+    let r = run_with_stdin(
+        &["import-knative", "-"],
+        Some("{\n  \"kind\": \"Service\"\n  \"x\": 1\n}"),
+    );
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "<stdin>: not valid JSON: expected `,` or `}` at line 3 column 3\n"
+    );
+    let r = run_with_stdin(
+        &["import-knative", "-"],
+        Some("apiVersion: serving.knative.dev/v1\nkind: Service\n"),
+    );
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "<stdin>: not valid JSON: expected value at line 1 column 1 (this looks like YAML: use kubectl's -o json)\n"
+    );
+    let r = run(&["import-knative", "missing.json"]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "missing.json: cannot read: No such file or directory (os error 2)\n"
+    );
 }
