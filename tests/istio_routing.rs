@@ -20,61 +20,30 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 use support::istio;
-use support::{assert_binomial, scratch_dir, static_cluster, wasm, Backend, Envoy, EnvoyConfig};
+use support::{assert_binomial, Backend, Envoy};
 
 const SERVICE: &str = "traffic-example.default.example.com";
 
-/// The gateway's Envoy for these manifests, with each cluster the
+/// The gateway's Envoy for the demo manifests, with each cluster the
 /// VirtualService names pointing at the backend of its revision.
-fn istio_gateway(bin: &Path, backends: &BTreeMap<String, &Backend>) -> Envoy {
-    let plugin = istio::wasm_plugin();
-    let vs = istio::virtual_service();
-    let dir = scratch_dir("istio-ecds");
-    let ecds = istio::write_ecds(&dir, &[istio::wasm_extension_config(&plugin, &wasm())]);
-    let clusters: Vec<Value> = istio::header_routes(&vs)
+fn istio_gateway(bin: &Path, revisions: &[Backend]) -> Envoy {
+    let backends: BTreeMap<String, &Backend> = revisions
         .iter()
-        .map(|route| {
-            let (_, revision) = route
-                .headers
-                .iter()
-                .find(|(name, _)| name == "knative-serving-revision")
-                .unwrap_or_else(|| panic!("route {route:?} matches no knative-serving-revision"));
-            let backend = backends
-                .get(revision)
-                .unwrap_or_else(|| panic!("no backend for revision {revision}"));
-            static_cluster(&route.cluster, backend.port)
+        .map(|b| {
+            let cluster = format!(
+                "outbound|80||traffic-example-{}.default.svc.cluster.local",
+                b.resource
+            );
+            (cluster, b)
         })
         .collect();
-    let config = json!({
-        "node": {
-            "id": "router~127.0.0.1~istio-ingressgateway.istio-system~istio-system.svc.cluster.local",
-            "cluster": "istio-ingressgateway.istio-system"
-        },
-        "admin": {},
-        "static_resources": {
-            "listeners": [{
-                "name": "0.0.0.0_8080",
-                "address": {},
-                "filter_chains": [{"filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                        "stat_prefix": "outbound_0.0.0.0_8080",
-                        "route_config": istio::gateway_route_config(&vs, 80),
-                        "http_filters": [
-                            istio::wasm_http_filter(&plugin, &ecds),
-                            {
-                                "name": "envoy.filters.http.router",
-                                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}
-                            }
-                        ]
-                    }
-                }]}]
-            }],
-            "clusters": clusters
-        }
-    });
-    Envoy::start(bin, EnvoyConfig(config))
+    istio::gateway_envoy(
+        bin,
+        &istio::gateway(),
+        &istio::wasm_plugin(),
+        &[istio::virtual_service()],
+        &backends,
+    )
 }
 
 /// The names of the HTTP filters Envoy received over ECDS (admin
@@ -100,13 +69,9 @@ fn ecds_filter_names(envoy: &Envoy) -> Vec<String> {
 #[test]
 fn the_virtual_service_routes_on_the_header_the_filter_writes() {
     let revisions = ["v1", "v2", "v3"].map(Backend::start);
-    let backends: BTreeMap<String, &Backend> = revisions
-        .iter()
-        .map(|b| (format!("traffic-example-{}", b.resource), b))
-        .collect();
     let filter_name = istio::filter_name(&istio::wasm_plugin());
     for bin in support::envoys() {
-        let envoy = istio_gateway(&bin, &backends);
+        let envoy = istio_gateway(&bin, &revisions);
         let v = envoy.version.clone();
         assert!(
             envoy.log().contains("configuration accepted"),
@@ -196,5 +161,103 @@ fn the_virtual_service_routes_on_the_header_the_filter_writes() {
         assert_eq!(r.status, 404, "Envoy {v}: {r:?}");
         let after: Vec<usize> = revisions.iter().map(|b| b.requests().len()).collect();
         assert_eq!(before, after, "Envoy {v}: a 404 must reach no revision");
+    }
+}
+
+/// The harness translates a route's mirror fields as Istio does: the
+/// cluster of the mirror destination, and the share as Envoy's fractional
+/// percent (per million for `mirrorPercentage`, per hundred for the
+/// integer forms and the default, none for an explicit 0).
+#[test]
+fn mirrors_translate_as_istio_translates_them() {
+    let destination = |host: &str| json!({"host": host, "port": {"number": 80}});
+    let translated = |extra: Value| {
+        let mut http = json!({
+            "match": [{"headers": {"knative-serving-revision": {"exact": "a"}}}],
+            "route": [{"destination": destination("a.ns.svc.cluster.local")}]
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            http[k] = v.clone();
+        }
+        let vs = json!({"spec": {"http": [http]}});
+        istio::header_routes(&vs)[0]
+            .mirrors
+            .iter()
+            .map(|m| (m.cluster.clone(), m.numerator, m.denominator))
+            .collect::<Vec<_>>()
+    };
+    let b = "outbound|80||b.ns.svc.cluster.local".to_owned();
+    let mirror = destination("b.ns.svc.cluster.local");
+    assert_eq!(translated(json!({})), []);
+    assert_eq!(
+        translated(json!({"mirror": mirror})),
+        [(b.clone(), 100, "HUNDRED")]
+    );
+    assert_eq!(
+        translated(json!({"mirror": mirror, "mirrorPercentage": {"value": 100.0}})),
+        [(b.clone(), 1_000_000, "MILLION")]
+    );
+    assert_eq!(
+        translated(json!({"mirror": mirror, "mirrorPercentage": {"value": 12.5}})),
+        [(b.clone(), 125_000, "MILLION")]
+    );
+    assert_eq!(
+        translated(json!({"mirror": mirror, "mirrorPercentage": {"value": 0}})),
+        []
+    );
+    assert_eq!(
+        translated(json!({"mirror": mirror, "mirrorPercent": 7})),
+        [(b.clone(), 7, "HUNDRED")]
+    );
+    assert_eq!(
+        translated(json!({"mirrors": [
+            {"destination": mirror, "percentage": {"value": 50}},
+            {"destination": destination("c.ns.svc.cluster.local")}
+        ]})),
+        [
+            (b, 500_000, "MILLION"),
+            (
+                "outbound|80||c.ns.svc.cluster.local".to_owned(),
+                100,
+                "HUNDRED"
+            )
+        ]
+    );
+}
+
+/// Gateway server hosts meet VirtualService hosts as Istio intersects them:
+/// the narrower of two overlapping names.
+#[test]
+fn gateway_hosts_intersect_as_istio_intersects_them() {
+    let names = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    for (server, vs, want) in [
+        (
+            &["*.example.com"][..],
+            &["a.example.com", "a.b.example.com", "example.com"][..],
+            &["a.example.com", "a.b.example.com"][..],
+        ),
+        (
+            &["a.example.com", "*.net"],
+            &["*.com", "b.net"],
+            &["a.example.com", "b.net"],
+        ),
+        (
+            &["*.example.com"],
+            &["*.b.example.com"],
+            &["*.b.example.com"],
+        ),
+        (
+            &["*.b.example.com"],
+            &["*.example.com"],
+            &["*.b.example.com"],
+        ),
+        (&["*"], &["x.y", "*.z"], &["x.y", "*.z"]),
+        (&["a.com"], &["b.com"], &[]),
+    ] {
+        assert_eq!(
+            istio::intersection(&names(server), &names(vs)),
+            names(want),
+            "{server:?} ∩ {vs:?}"
+        );
     }
 }
