@@ -236,3 +236,137 @@ fn the_manifests_agree_with_each_other_and_with_the_filter() {
         "spec.url"
     );
 }
+
+/// The custom-domain example (istio/examples/helloworld-go.yaml, written by
+/// the command-line tool from helloworld-go.json beside it).
+const EXAMPLE: &str = "istio/examples/helloworld-go.yaml";
+const EXAMPLE_CONFIG: &str = "istio/examples/helloworld-go.json";
+
+#[test]
+fn the_custom_domain_example_passes_istios_schemas() {
+    let documents = istio::stream(EXAMPLE);
+    let kinds: Vec<&str> = documents
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["WasmPlugin", "VirtualService", "Gateway"]);
+    for document in documents.iter().filter(|d| d["kind"] != "Gateway") {
+        let errors = istio::schema_violations(document);
+        assert!(
+            errors.is_empty(),
+            "{EXAMPLE}: {}:\n{}",
+            document["kind"],
+            errors.join("\n")
+        );
+    }
+}
+
+/// A request with no headers, now.
+struct Bare;
+
+impl knative_traffic::Request for Bare {
+    fn header(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn now_ms(&self) -> u64 {
+        0
+    }
+}
+
+#[test]
+fn the_custom_domain_example_agrees_with_its_configuration() {
+    let documents = istio::stream(EXAMPLE);
+    let plugin = istio::only(&documents, "WasmPlugin");
+    let vs = istio::only(&documents, "VirtualService");
+    let gateway = istio::only(&documents, "Gateway");
+
+    // The configuration is helloworld-go.json, and the filter takes it.
+    let text = std::fs::read_to_string(support::repo().join(EXAMPLE_CONFIG)).unwrap();
+    let config: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(plugin["spec"]["pluginConfig"], config);
+    let table = knative_traffic::compile(istio::plugin_configuration(plugin).as_bytes())
+        .unwrap_or_else(|e| panic!("pluginConfig is refused: {e:?}"));
+
+    // The hosts: the service's own and its tags', and its custom domains,
+    // each one the filter routes to helloworld-go; the tag hosts of custom
+    // domains only with customDomainTags, which the example does not set.
+    let hosts: Vec<String> = vs["spec"]["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            "helloworld-go.example.example.com",
+            "a-helloworld-go.example.example.com",
+            "b-helloworld-go.example.example.com",
+            "helloworld-go.weimob.com",
+            "helloworld-go.weimobb.com",
+        ]
+    );
+    let mut rng = <rand_xorshift::XorShiftRng as rand_core::SeedableRng>::seed_from_u64(1);
+    for host in &hosts {
+        match table.route(host, &Bare, &mut rng) {
+            knative_traffic::Decision::Route(r) => assert_eq!(&*r.service.name, "helloworld-go"),
+            other => panic!("{host}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        table.route("a-helloworld-go.weimob.com", &Bare, &mut rng),
+        knative_traffic::Decision::PassThrough
+    ));
+
+    // The routes: first the one that also matches the mirror header (only
+    // the revision that is not the candidate can be copied), mirroring all it
+    // matches to the candidate's Service; then one per revision.
+    let service = |revision: &str| format!("outbound|80||{revision}.example.svc.cluster.local");
+    let mut mirrored = istio::HeaderRoute::new(
+        &[
+            (REVISION_HEADER, "helloworld-go-00001"),
+            (table.mirror_header(), "helloworld-go-00002"),
+        ],
+        &service("helloworld-go-00001"),
+    );
+    mirrored.mirrors = vec![istio::MirrorPolicy {
+        cluster: service("helloworld-go-00002"),
+        numerator: 1_000_000,
+        denominator: "MILLION",
+    }];
+    assert_eq!(
+        istio::header_routes(vs),
+        [
+            mirrored,
+            istio::HeaderRoute::new(
+                &[(REVISION_HEADER, "helloworld-go-00001")],
+                &service("helloworld-go-00001")
+            ),
+            istio::HeaderRoute::new(
+                &[(REVISION_HEADER, "helloworld-go-00002")],
+                &service("helloworld-go-00002")
+            ),
+        ]
+    );
+    let candidate = table.services()[0].mirror_destination().unwrap();
+    assert_eq!(&*candidate.cluster, "helloworld-go-00002");
+
+    // The Gateway admits every host of the VirtualService, which binds to it,
+    // and selects the pods the WasmPlugin selects.
+    let server_hosts: Vec<String> = strings(&gateway["spec"]["servers"][0]["hosts"])
+        .into_iter()
+        .collect();
+    let mut admitted = istio::intersection(&server_hosts, &hosts);
+    admitted.sort();
+    let mut want = hosts.clone();
+    want.sort();
+    assert_eq!(admitted, want);
+    assert_eq!(
+        strings(&vs["spec"]["gateways"]),
+        BTreeSet::from([istio::namespaced_name(gateway).replacen('.', "/", 1)])
+    );
+    assert_eq!(
+        gateway["spec"]["selector"],
+        plugin["spec"]["selector"]["matchLabels"]
+    );
+}

@@ -17,6 +17,7 @@ mod support;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::istio;
@@ -161,6 +162,139 @@ fn the_virtual_service_routes_on_the_header_the_filter_writes() {
         assert_eq!(r.status, 404, "Envoy {v}: {r:?}");
         let after: Vec<usize> = revisions.iter().map(|b| b.requests().len()).collect();
         assert_eq!(before, after, "Envoy {v}: a 404 must reach no revision");
+    }
+}
+
+/// The requests a revision received after its first `before`, once copies
+/// (fire-and-forget) stop arriving: its count must hold still for half a
+/// second (at most ten seconds in all).
+fn settled_requests(backend: &Backend, before: usize) -> Vec<String> {
+    let mut seen = backend.requests().len();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = backend.requests().len();
+        if now == seen || Instant::now() > deadline {
+            break;
+        }
+        seen = now;
+    }
+    backend.requests()[before..].to_vec()
+}
+
+/// The custom-domain example (seed 003's helloworld-go behind
+/// helloworld-go.weimob.com and helloworld-go.weimobb.com, wid rules, 10%
+/// shadow traffic to 00002) on the gateway's Envoy as Istio configures it
+/// from the example's WasmPlugin, VirtualService and Gateway.
+#[test]
+fn the_custom_domain_example_routes_by_wid_and_mirrors_through_istio() {
+    let documents = istio::stream("istio/examples/helloworld-go.yaml");
+    let plugin = istio::only(&documents, "WasmPlugin");
+    let gateway = istio::only(&documents, "Gateway");
+    let virtual_services = istio::all(&documents, "VirtualService");
+    let revisions = ["00001", "00002"].map(Backend::start);
+    let [first, second] = &revisions;
+    let backends: BTreeMap<String, &Backend> = revisions
+        .iter()
+        .map(|b| {
+            let cluster = format!(
+                "outbound|80||helloworld-go-{}.example.svc.cluster.local",
+                b.resource
+            );
+            (cluster, b)
+        })
+        .collect();
+    for bin in support::envoys() {
+        let envoy = istio::gateway_envoy(&bin, gateway, plugin, &virtual_services, &backends);
+        let v = envoy.version.clone();
+
+        // Seed 003 section 3: the custom domains (and the service's own host)
+        // by the wid prefix, with the port a load balancer may leave.
+        for host in [
+            "helloworld-go.weimob.com",
+            "helloworld-go.weimobb.com",
+            "helloworld-go.weimob.com:80",
+            "helloworld-go.example.example.com",
+        ] {
+            for (wid, revision) in [
+                ("a", "00001"),
+                ("a-17", "00001"),
+                ("b", "00002"),
+                ("b99", "00002"),
+            ] {
+                let r = envoy.get(host, "/", &[("wid", wid)]);
+                assert_eq!(
+                    r.revision(),
+                    Some(revision),
+                    "Envoy {v}: {host} wid {wid}: {r:?}"
+                );
+                assert_eq!(
+                    r.seen("knative-serving-revision"),
+                    Some(format!("helloworld-go-{revision}").as_str())
+                );
+                assert_eq!(r.seen("knative-serving-namespace"), Some("example"));
+            }
+        }
+        for (tag, revision) in [("a", "00001"), ("b", "00002")] {
+            let r = envoy.get(
+                &format!("{tag}-helloworld-go.example.example.com"),
+                "/",
+                &[],
+            );
+            assert_eq!(r.revision(), Some(revision), "Envoy {v}: tag {tag}: {r:?}");
+        }
+        // No tag hosts are derived from the custom domains (customDomainTags
+        // is not set): the gateway has no such host.
+        let before = (first.requests().len(), second.requests().len());
+        let r = envoy.get("a-helloworld-go.weimob.com", "/", &[("wid", "a")]);
+        assert_eq!(r.status, 404, "Envoy {v}: {r:?}");
+
+        // Shadow traffic: without a wid, every answer is 00001's, and 10% of
+        // those requests are copied to 00002, marked by Envoy's -shadow host.
+        let n = 2000;
+        for i in 0..n {
+            let r = envoy.get("helloworld-go.weimob.com", &format!("/orders/{i}"), &[]);
+            assert_eq!(r.status, 200, "Envoy {v}: {r:?}");
+            assert_eq!(
+                r.revision(),
+                Some("00001"),
+                "Envoy {v}: clients see only 00001: {r:?}"
+            );
+        }
+        let copies = settled_requests(second, before.1);
+        assert_eq!(first.requests().len() - before.0, n as usize, "Envoy {v}");
+        assert_binomial(
+            &format!("Envoy {v}: copies at 00002"),
+            copies.len() as u64,
+            n,
+            0.1,
+        );
+        for line in &copies {
+            assert!(line.starts_with("GET /orders/"), "Envoy {v}: {line}");
+            assert!(
+                line.contains(" host=helloworld-go.weimob.com-shadow")
+                    || line.contains(" :authority=helloworld-go.weimob.com-shadow"),
+                "Envoy {v}: {line}"
+            );
+            assert!(
+                line.contains(" knative-serving-revision=helloworld-go-00001"),
+                "{line}"
+            );
+        }
+        eprintln!(
+            "Istio-shaped Envoy {v}: {} of {n} requests to helloworld-go.weimob.com copied to 00002",
+            copies.len()
+        );
+
+        // Requests 00002 serves itself (wid b) are never copied to it.
+        let before = second.requests().len();
+        for _ in 0..50 {
+            let r = envoy.get("helloworld-go.weimobb.com", "/", &[("wid", "b")]);
+            assert_eq!(r.revision(), Some("00002"), "Envoy {v}: {r:?}");
+        }
+        let received = settled_requests(second, before);
+        assert_eq!(received.len(), 50, "Envoy {v}: {received:?}");
+        assert!(received.iter().all(|l| !l.contains("-shadow")), "Envoy {v}");
     }
 }
 
