@@ -17,11 +17,10 @@ mod support;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::istio;
-use support::{assert_binomial, Backend, Envoy};
+use support::{assert_binomial, settled_requests, Backend, Envoy};
 
 const SERVICE: &str = "traffic-example.default.example.com";
 
@@ -163,23 +162,6 @@ fn the_virtual_service_routes_on_the_header_the_filter_writes() {
         let after: Vec<usize> = revisions.iter().map(|b| b.requests().len()).collect();
         assert_eq!(before, after, "Envoy {v}: a 404 must reach no revision");
     }
-}
-
-/// The requests a revision received after its first `before`, once copies
-/// (fire-and-forget) stop arriving: its count must hold still for half a
-/// second (at most ten seconds in all).
-fn settled_requests(backend: &Backend, before: usize) -> Vec<String> {
-    let mut seen = backend.requests().len();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        std::thread::sleep(Duration::from_millis(500));
-        let now = backend.requests().len();
-        if now == seen || Instant::now() > deadline {
-            break;
-        }
-        seen = now;
-    }
-    backend.requests()[before..].to_vec()
 }
 
 /// The custom-domain example (seed 003's helloworld-go behind
