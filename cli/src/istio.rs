@@ -344,10 +344,9 @@ fn manifests(args: &Args, json: &[u8], table: &RouteTable) -> Result<Vec<Written
         .iter()
         .map(|l| (l.key.clone(), l.value.clone()))
         .collect();
-    let selector_text = args
-        .selectors
+    let selector_text = selector
         .iter()
-        .map(|l| format!("{}={}", l.key, l.value))
+        .map(|(key, value)| format!("{key}={value}"))
         .collect::<Vec<_>>()
         .join(", ");
 
@@ -408,6 +407,11 @@ fn manifests(args: &Args, json: &[u8], table: &RouteTable) -> Result<Vec<Written
     }
 
     if args.with_gateway {
+        if all_hosts.is_empty() {
+            return Err(vec![
+                "--with-gateway: the configuration has no services, so the Gateway would accept no host (Istio refuses a server without hosts)".into(),
+            ]);
+        }
         let gateway = Manifest {
             api_version: "networking.istio.io/v1",
             kind: "Gateway",

@@ -599,6 +599,26 @@ fn a_revision_that_cannot_name_a_kubernetes_service_is_refused() {
     );
 }
 
+/// Without services there is no host for a Gateway to accept: only the
+/// WasmPlugin can be written.
+#[test]
+fn no_services_no_gateway() {
+    let file = Scratch::new("empty.json", &json!({"services": []}));
+    let documents = run(&["istio", file.path()]).documents();
+    assert_eq!(kinds(&documents), ["WasmPlugin"]);
+    assert_schemas("no services", &documents);
+    let r = run(&["istio", file.path(), "--with-gateway"]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr,
+        format!(
+            "{}: --with-gateway: the configuration has no services, so the Gateway would accept no host (Istio refuses a server without hosts)\n",
+            file.path()
+        )
+    );
+}
+
 #[test]
 fn bad_options_are_usage_errors() {
     for (args, message) in [
