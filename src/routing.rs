@@ -366,6 +366,15 @@ impl Service {
     pub fn rollout(&self) -> Option<&Rollout> {
         self.rollout.as_ref()
     }
+
+    /// The revision a share of this service's requests is copied to (its
+    /// `mirror`), if it has one. Its cluster is what the filter writes into
+    /// the mirror header.
+    pub fn mirror_destination(&self) -> Option<&Destination> {
+        self.mirror
+            .as_ref()
+            .and_then(|m| self.destinations.get(m.destination as usize))
+    }
 }
 
 impl<'t> Route<'t> {

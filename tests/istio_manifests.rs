@@ -23,103 +23,12 @@ use serde_json::{json, Value};
 use support::istio;
 use support::EnvoyConfig;
 
-/// The OpenAPI v3 schema Kubernetes applies to `manifest`, from the CRD of its
-/// group and kind, for the version its apiVersion names (which must be
-/// served).
-fn crd_schema(crd_file: &str, manifest: &Value) -> Value {
-    let crd = istio::crd(crd_file);
-    let api_version = manifest["apiVersion"].as_str().expect("apiVersion");
-    let (group, version) = api_version.split_once('/').expect("group/version");
-    assert_eq!(crd["spec"]["group"], group, "{crd_file} is not for {group}");
-    assert_eq!(
-        crd["spec"]["names"]["kind"], manifest["kind"],
-        "{crd_file} is not for kind {}",
-        manifest["kind"]
-    );
-    let entry = crd["spec"]["versions"]
-        .as_array()
-        .expect("versions")
-        .iter()
-        .find(|v| v["name"] == version)
-        .unwrap_or_else(|| panic!("{crd_file} has no version {version}"));
-    assert_eq!(entry["served"], true, "{api_version} is not served");
-    entry["schema"]["openAPIV3Schema"].clone()
-}
-
-/// The structural schema as `kubectl apply` holds a manifest to it: every
-/// object schema that lists its properties refuses others, unless it keeps
-/// unknown fields on purpose (`x-kubernetes-preserve-unknown-fields`).
-fn strict(schema: &mut Value) {
-    match schema {
-        Value::Object(map) => {
-            let preserves = map.get("x-kubernetes-preserve-unknown-fields") == Some(&json!(true));
-            if map.contains_key("properties")
-                && !map.contains_key("additionalProperties")
-                && !preserves
-            {
-                map.insert("additionalProperties".into(), json!(false));
-            }
-            for value in map.values_mut() {
-                strict(value);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(strict),
-        _ => {}
-    }
-}
-
-/// The API server's rules for a namespaced object's name and namespace
-/// (ObjectMeta: a DNS-1123 subdomain and a DNS-1123 label).
-fn metadata_schema() -> Value {
-    json!({
-        "type": "object",
-        "required": ["name", "namespace"],
-        "properties": {
-            "name": {
-                "type": "string",
-                "maxLength": 253,
-                "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-            },
-            "namespace": {
-                "type": "string",
-                "maxLength": 63,
-                "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-            },
-            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
-            "annotations": {"type": "object", "additionalProperties": {"type": "string"}}
-        },
-        "additionalProperties": false
-    })
-}
-
-/// The schema violations of `manifest`, one line each.
-fn violations(crd_file: &str, manifest: &Value) -> Vec<String> {
-    let mut schema = crd_schema(crd_file, manifest);
-    strict(&mut schema);
-    // The API server's own part of every object: the type it was sent to and
-    // its ObjectMeta.
-    schema["properties"]["apiVersion"] = json!({"enum": [manifest["apiVersion"]]});
-    schema["properties"]["kind"] = json!({"enum": [manifest["kind"]]});
-    schema["properties"]["metadata"] = metadata_schema();
-    let required = schema["required"].as_array().cloned().unwrap_or_default();
-    schema["required"] = json!(required
-        .into_iter()
-        .chain([json!("apiVersion"), json!("kind"), json!("metadata")])
-        .collect::<Vec<_>>());
-    let validator = jsonschema::draft4::new(&schema)
-        .unwrap_or_else(|e| panic!("{crd_file}: the schema does not compile: {e}"));
-    validator
-        .iter_errors(manifest)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect()
-}
-
 #[test]
 fn the_wasm_plugin_passes_istios_schema() {
     let plugin = istio::wasm_plugin();
     assert_eq!(plugin["apiVersion"], "extensions.istio.io/v1alpha1");
     assert_eq!(plugin["kind"], "WasmPlugin");
-    let errors = violations("wasmplugin-crd.yaml", &plugin);
+    let errors = istio::violations("wasmplugin-crd.yaml", &plugin);
     assert!(
         errors.is_empty(),
         "istio/wasmplugin.yaml:\n{}",
@@ -131,7 +40,7 @@ fn the_wasm_plugin_passes_istios_schema() {
 fn the_virtual_service_passes_istios_schema() {
     let vs = istio::virtual_service();
     assert_eq!(vs["kind"], "VirtualService");
-    let errors = violations("virtualservice-crd.yaml", &vs);
+    let errors = istio::violations("virtualservice-crd.yaml", &vs);
     assert!(
         errors.is_empty(),
         "istio/virtualservice.yaml:\n{}",
@@ -151,7 +60,7 @@ fn rename(object: &mut Value, from: &str, to: &str) {
 #[test]
 fn the_schemas_refuse_broken_manifests() {
     let refused = |crd: &str, manifest: &Value, fault: &str, want: &str| {
-        let errors = violations(crd, manifest);
+        let errors = istio::violations(crd, manifest);
         assert!(
             errors.iter().any(|e| e.contains(want)),
             "{fault}: want an error mentioning {want:?}, got {errors:?}"
@@ -269,13 +178,13 @@ fn the_manifests_agree_with_each_other_and_with_the_filter() {
         }
         hosts.insert(host);
         for d in service.destinations.iter() {
-            routes.insert(istio::HeaderRoute {
-                headers: vec![(REVISION_HEADER.to_owned(), d.revision.to_string())],
-                cluster: format!(
+            routes.insert(istio::HeaderRoute::new(
+                &[(REVISION_HEADER, &d.revision)],
+                &format!(
                     "outbound|80||{}.{}.svc.cluster.local",
                     d.revision, service.namespace
                 ),
-            });
+            ));
         }
     }
     assert_eq!(strings(&vs["spec"]["hosts"]), hosts, "VirtualService hosts");
@@ -325,5 +234,139 @@ fn the_manifests_agree_with_each_other_and_with_the_filter() {
             .as_str()
             .is_some_and(|u| u.starts_with("oci://")),
         "spec.url"
+    );
+}
+
+/// The custom-domain example (istio/examples/helloworld-go.yaml, written by
+/// the command-line tool from helloworld-go.json beside it).
+const EXAMPLE: &str = "istio/examples/helloworld-go.yaml";
+const EXAMPLE_CONFIG: &str = "istio/examples/helloworld-go.json";
+
+#[test]
+fn the_custom_domain_example_passes_istios_schemas() {
+    let documents = istio::stream(EXAMPLE);
+    let kinds: Vec<&str> = documents
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["WasmPlugin", "VirtualService", "Gateway"]);
+    for document in documents.iter().filter(|d| d["kind"] != "Gateway") {
+        let errors = istio::schema_violations(document);
+        assert!(
+            errors.is_empty(),
+            "{EXAMPLE}: {}:\n{}",
+            document["kind"],
+            errors.join("\n")
+        );
+    }
+}
+
+/// A request with no headers, now.
+struct Bare;
+
+impl knative_traffic::Request for Bare {
+    fn header(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn now_ms(&self) -> u64 {
+        0
+    }
+}
+
+#[test]
+fn the_custom_domain_example_agrees_with_its_configuration() {
+    let documents = istio::stream(EXAMPLE);
+    let plugin = istio::only(&documents, "WasmPlugin");
+    let vs = istio::only(&documents, "VirtualService");
+    let gateway = istio::only(&documents, "Gateway");
+
+    // The configuration is helloworld-go.json, and the filter takes it.
+    let text = std::fs::read_to_string(support::repo().join(EXAMPLE_CONFIG)).unwrap();
+    let config: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(plugin["spec"]["pluginConfig"], config);
+    let table = knative_traffic::compile(istio::plugin_configuration(plugin).as_bytes())
+        .unwrap_or_else(|e| panic!("pluginConfig is refused: {e:?}"));
+
+    // The hosts: the service's own and its tags', and its custom domains,
+    // each one the filter routes to helloworld-go; the tag hosts of custom
+    // domains only with customDomainTags, which the example does not set.
+    let hosts: Vec<String> = vs["spec"]["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            "helloworld-go.example.example.com",
+            "a-helloworld-go.example.example.com",
+            "b-helloworld-go.example.example.com",
+            "helloworld-go.weimob.com",
+            "helloworld-go.weimobb.com",
+        ]
+    );
+    let mut rng = <rand_xorshift::XorShiftRng as rand_core::SeedableRng>::seed_from_u64(1);
+    for host in &hosts {
+        match table.route(host, &Bare, &mut rng) {
+            knative_traffic::Decision::Route(r) => assert_eq!(&*r.service.name, "helloworld-go"),
+            other => panic!("{host}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        table.route("a-helloworld-go.weimob.com", &Bare, &mut rng),
+        knative_traffic::Decision::PassThrough
+    ));
+
+    // The routes: first the one that also matches the mirror header (only
+    // the revision that is not the candidate can be copied), mirroring all it
+    // matches to the candidate's Service; then one per revision.
+    let service = |revision: &str| format!("outbound|80||{revision}.example.svc.cluster.local");
+    let mut mirrored = istio::HeaderRoute::new(
+        &[
+            (REVISION_HEADER, "helloworld-go-00001"),
+            (table.mirror_header(), "helloworld-go-00002"),
+        ],
+        &service("helloworld-go-00001"),
+    );
+    mirrored.mirrors = vec![istio::MirrorPolicy {
+        cluster: service("helloworld-go-00002"),
+        numerator: 1_000_000,
+        denominator: "MILLION",
+    }];
+    assert_eq!(
+        istio::header_routes(vs),
+        [
+            mirrored,
+            istio::HeaderRoute::new(
+                &[(REVISION_HEADER, "helloworld-go-00001")],
+                &service("helloworld-go-00001")
+            ),
+            istio::HeaderRoute::new(
+                &[(REVISION_HEADER, "helloworld-go-00002")],
+                &service("helloworld-go-00002")
+            ),
+        ]
+    );
+    let candidate = table.services()[0].mirror_destination().unwrap();
+    assert_eq!(&*candidate.cluster, "helloworld-go-00002");
+
+    // The Gateway admits every host of the VirtualService, which binds to it,
+    // and selects the pods the WasmPlugin selects.
+    let server_hosts: Vec<String> = strings(&gateway["spec"]["servers"][0]["hosts"])
+        .into_iter()
+        .collect();
+    let mut admitted = istio::intersection(&server_hosts, &hosts);
+    admitted.sort();
+    let mut want = hosts.clone();
+    want.sort();
+    assert_eq!(admitted, want);
+    assert_eq!(
+        strings(&vs["spec"]["gateways"]),
+        BTreeSet::from([istio::namespaced_name(gateway).replacen('.', "/", 1)])
+    );
+    assert_eq!(
+        gateway["spec"]["selector"],
+        plugin["spec"]["selector"]["matchLabels"]
     );
 }

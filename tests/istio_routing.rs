@@ -20,61 +20,30 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 use support::istio;
-use support::{assert_binomial, scratch_dir, static_cluster, wasm, Backend, Envoy, EnvoyConfig};
+use support::{assert_binomial, settled_requests, Backend, Envoy};
 
 const SERVICE: &str = "traffic-example.default.example.com";
 
-/// The gateway's Envoy for these manifests, with each cluster the
+/// The gateway's Envoy for the demo manifests, with each cluster the
 /// VirtualService names pointing at the backend of its revision.
-fn istio_gateway(bin: &Path, backends: &BTreeMap<String, &Backend>) -> Envoy {
-    let plugin = istio::wasm_plugin();
-    let vs = istio::virtual_service();
-    let dir = scratch_dir("istio-ecds");
-    let ecds = istio::write_ecds(&dir, &[istio::wasm_extension_config(&plugin, &wasm())]);
-    let clusters: Vec<Value> = istio::header_routes(&vs)
+fn istio_gateway(bin: &Path, revisions: &[Backend]) -> Envoy {
+    let backends: BTreeMap<String, &Backend> = revisions
         .iter()
-        .map(|route| {
-            let (_, revision) = route
-                .headers
-                .iter()
-                .find(|(name, _)| name == "knative-serving-revision")
-                .unwrap_or_else(|| panic!("route {route:?} matches no knative-serving-revision"));
-            let backend = backends
-                .get(revision)
-                .unwrap_or_else(|| panic!("no backend for revision {revision}"));
-            static_cluster(&route.cluster, backend.port)
+        .map(|b| {
+            let cluster = format!(
+                "outbound|80||traffic-example-{}.default.svc.cluster.local",
+                b.resource
+            );
+            (cluster, b)
         })
         .collect();
-    let config = json!({
-        "node": {
-            "id": "router~127.0.0.1~istio-ingressgateway.istio-system~istio-system.svc.cluster.local",
-            "cluster": "istio-ingressgateway.istio-system"
-        },
-        "admin": {},
-        "static_resources": {
-            "listeners": [{
-                "name": "0.0.0.0_8080",
-                "address": {},
-                "filter_chains": [{"filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                        "stat_prefix": "outbound_0.0.0.0_8080",
-                        "route_config": istio::gateway_route_config(&vs, 80),
-                        "http_filters": [
-                            istio::wasm_http_filter(&plugin, &ecds),
-                            {
-                                "name": "envoy.filters.http.router",
-                                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}
-                            }
-                        ]
-                    }
-                }]}]
-            }],
-            "clusters": clusters
-        }
-    });
-    Envoy::start(bin, EnvoyConfig(config))
+    istio::gateway_envoy(
+        bin,
+        &istio::gateway(),
+        &istio::wasm_plugin(),
+        &[istio::virtual_service()],
+        &backends,
+    )
 }
 
 /// The names of the HTTP filters Envoy received over ECDS (admin
@@ -100,13 +69,9 @@ fn ecds_filter_names(envoy: &Envoy) -> Vec<String> {
 #[test]
 fn the_virtual_service_routes_on_the_header_the_filter_writes() {
     let revisions = ["v1", "v2", "v3"].map(Backend::start);
-    let backends: BTreeMap<String, &Backend> = revisions
-        .iter()
-        .map(|b| (format!("traffic-example-{}", b.resource), b))
-        .collect();
     let filter_name = istio::filter_name(&istio::wasm_plugin());
     for bin in support::envoys() {
-        let envoy = istio_gateway(&bin, &backends);
+        let envoy = istio_gateway(&bin, &revisions);
         let v = envoy.version.clone();
         assert!(
             envoy.log().contains("configuration accepted"),
@@ -196,5 +161,219 @@ fn the_virtual_service_routes_on_the_header_the_filter_writes() {
         assert_eq!(r.status, 404, "Envoy {v}: {r:?}");
         let after: Vec<usize> = revisions.iter().map(|b| b.requests().len()).collect();
         assert_eq!(before, after, "Envoy {v}: a 404 must reach no revision");
+    }
+}
+
+/// The custom-domain example (seed 003's helloworld-go behind
+/// helloworld-go.weimob.com and helloworld-go.weimobb.com, wid rules, 10%
+/// shadow traffic to 00002) on the gateway's Envoy as Istio configures it
+/// from the example's WasmPlugin, VirtualService and Gateway.
+#[test]
+fn the_custom_domain_example_routes_by_wid_and_mirrors_through_istio() {
+    let documents = istio::stream("istio/examples/helloworld-go.yaml");
+    let plugin = istio::only(&documents, "WasmPlugin");
+    let gateway = istio::only(&documents, "Gateway");
+    let virtual_services = istio::all(&documents, "VirtualService");
+    let revisions = ["00001", "00002"].map(Backend::start);
+    let [first, second] = &revisions;
+    let backends: BTreeMap<String, &Backend> = revisions
+        .iter()
+        .map(|b| {
+            let cluster = format!(
+                "outbound|80||helloworld-go-{}.example.svc.cluster.local",
+                b.resource
+            );
+            (cluster, b)
+        })
+        .collect();
+    for bin in support::envoys() {
+        let envoy = istio::gateway_envoy(&bin, gateway, plugin, &virtual_services, &backends);
+        let v = envoy.version.clone();
+
+        // Seed 003 section 3: the custom domains (and the service's own host)
+        // by the wid prefix, with the port a load balancer may leave.
+        for host in [
+            "helloworld-go.weimob.com",
+            "helloworld-go.weimobb.com",
+            "helloworld-go.weimob.com:80",
+            "helloworld-go.example.example.com",
+        ] {
+            for (wid, revision) in [
+                ("a", "00001"),
+                ("a-17", "00001"),
+                ("b", "00002"),
+                ("b99", "00002"),
+            ] {
+                let r = envoy.get(host, "/", &[("wid", wid)]);
+                assert_eq!(
+                    r.revision(),
+                    Some(revision),
+                    "Envoy {v}: {host} wid {wid}: {r:?}"
+                );
+                assert_eq!(
+                    r.seen("knative-serving-revision"),
+                    Some(format!("helloworld-go-{revision}").as_str())
+                );
+                assert_eq!(r.seen("knative-serving-namespace"), Some("example"));
+            }
+        }
+        for (tag, revision) in [("a", "00001"), ("b", "00002")] {
+            let r = envoy.get(
+                &format!("{tag}-helloworld-go.example.example.com"),
+                "/",
+                &[],
+            );
+            assert_eq!(r.revision(), Some(revision), "Envoy {v}: tag {tag}: {r:?}");
+        }
+        // No tag hosts are derived from the custom domains (customDomainTags
+        // is not set): the gateway has no such host.
+        let before = (first.requests().len(), second.requests().len());
+        let r = envoy.get("a-helloworld-go.weimob.com", "/", &[("wid", "a")]);
+        assert_eq!(r.status, 404, "Envoy {v}: {r:?}");
+
+        // Shadow traffic: without a wid, every answer is 00001's, and 10% of
+        // those requests are copied to 00002, marked by Envoy's -shadow host.
+        let n = 2000;
+        for i in 0..n {
+            let r = envoy.get("helloworld-go.weimob.com", &format!("/orders/{i}"), &[]);
+            assert_eq!(r.status, 200, "Envoy {v}: {r:?}");
+            assert_eq!(
+                r.revision(),
+                Some("00001"),
+                "Envoy {v}: clients see only 00001: {r:?}"
+            );
+        }
+        let copies = settled_requests(second, before.1);
+        assert_eq!(first.requests().len() - before.0, n as usize, "Envoy {v}");
+        assert_binomial(
+            &format!("Envoy {v}: copies at 00002"),
+            copies.len() as u64,
+            n,
+            0.1,
+        );
+        for line in &copies {
+            assert!(line.starts_with("GET /orders/"), "Envoy {v}: {line}");
+            assert!(
+                line.contains(" host=helloworld-go.weimob.com-shadow")
+                    || line.contains(" :authority=helloworld-go.weimob.com-shadow"),
+                "Envoy {v}: {line}"
+            );
+            assert!(
+                line.contains(" knative-serving-revision=helloworld-go-00001"),
+                "{line}"
+            );
+        }
+        eprintln!(
+            "Istio-shaped Envoy {v}: {} of {n} requests to helloworld-go.weimob.com copied to 00002",
+            copies.len()
+        );
+
+        // Requests 00002 serves itself (wid b) are never copied to it.
+        let before = second.requests().len();
+        for _ in 0..50 {
+            let r = envoy.get("helloworld-go.weimobb.com", "/", &[("wid", "b")]);
+            assert_eq!(r.revision(), Some("00002"), "Envoy {v}: {r:?}");
+        }
+        let received = settled_requests(second, before);
+        assert_eq!(received.len(), 50, "Envoy {v}: {received:?}");
+        assert!(received.iter().all(|l| !l.contains("-shadow")), "Envoy {v}");
+    }
+}
+
+/// The harness translates a route's mirror fields as Istio does: the
+/// cluster of the mirror destination, and the share as Envoy's fractional
+/// percent (per million for `mirrorPercentage`, per hundred for the
+/// integer forms and the default, none for an explicit 0).
+#[test]
+fn mirrors_translate_as_istio_translates_them() {
+    let destination = |host: &str| json!({"host": host, "port": {"number": 80}});
+    let translated = |extra: Value| {
+        let mut http = json!({
+            "match": [{"headers": {"knative-serving-revision": {"exact": "a"}}}],
+            "route": [{"destination": destination("a.ns.svc.cluster.local")}]
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            http[k] = v.clone();
+        }
+        let vs = json!({"spec": {"http": [http]}});
+        istio::header_routes(&vs)[0]
+            .mirrors
+            .iter()
+            .map(|m| (m.cluster.clone(), m.numerator, m.denominator))
+            .collect::<Vec<_>>()
+    };
+    let b = "outbound|80||b.ns.svc.cluster.local".to_owned();
+    let mirror = destination("b.ns.svc.cluster.local");
+    assert_eq!(translated(json!({})), []);
+    assert_eq!(
+        translated(json!({"mirror": mirror})),
+        [(b.clone(), 100, "HUNDRED")]
+    );
+    assert_eq!(
+        translated(json!({"mirror": mirror, "mirrorPercentage": {"value": 100.0}})),
+        [(b.clone(), 1_000_000, "MILLION")]
+    );
+    assert_eq!(
+        translated(json!({"mirror": mirror, "mirrorPercentage": {"value": 12.5}})),
+        [(b.clone(), 125_000, "MILLION")]
+    );
+    assert_eq!(
+        translated(json!({"mirror": mirror, "mirrorPercentage": {"value": 0}})),
+        []
+    );
+    assert_eq!(
+        translated(json!({"mirror": mirror, "mirrorPercent": 7})),
+        [(b.clone(), 7, "HUNDRED")]
+    );
+    assert_eq!(
+        translated(json!({"mirrors": [
+            {"destination": mirror, "percentage": {"value": 50}},
+            {"destination": destination("c.ns.svc.cluster.local")}
+        ]})),
+        [
+            (b, 500_000, "MILLION"),
+            (
+                "outbound|80||c.ns.svc.cluster.local".to_owned(),
+                100,
+                "HUNDRED"
+            )
+        ]
+    );
+}
+
+/// Gateway server hosts meet VirtualService hosts as Istio intersects them:
+/// the narrower of two overlapping names.
+#[test]
+fn gateway_hosts_intersect_as_istio_intersects_them() {
+    let names = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    for (server, vs, want) in [
+        (
+            &["*.example.com"][..],
+            &["a.example.com", "a.b.example.com", "example.com"][..],
+            &["a.example.com", "a.b.example.com"][..],
+        ),
+        (
+            &["a.example.com", "*.net"],
+            &["*.com", "b.net"],
+            &["a.example.com", "b.net"],
+        ),
+        (
+            &["*.example.com"],
+            &["*.b.example.com"],
+            &["*.b.example.com"],
+        ),
+        (
+            &["*.b.example.com"],
+            &["*.example.com"],
+            &["*.b.example.com"],
+        ),
+        (&["*"], &["x.y", "*.z"], &["x.y", "*.z"]),
+        (&["a.com"], &["b.com"], &[]),
+    ] {
+        assert_eq!(
+            istio::intersection(&names(server), &names(vs)),
+            names(want),
+            "{server:?} ∩ {vs:?}"
+        );
     }
 }

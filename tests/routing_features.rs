@@ -808,6 +808,33 @@ fn mirror_to_a_revision_outside_traffic_and_count_copies() {
     );
 }
 
+/// The candidate a service mirrors to, with the cluster the filter writes
+/// into the mirror header, whether named by tag or by revision.
+#[test]
+fn the_mirror_destination_is_the_candidate() {
+    let t = table(mirrored(json!({})));
+    let d = t.services()[0].mirror_destination().unwrap();
+    assert_eq!(
+        (&*d.revision, &*d.cluster),
+        ("helloworld-go-00002", "helloworld-go-00002")
+    );
+    let mut config = helloworld(
+        100,
+        json!({"mirror": {"revisionName": "helloworld-go-00003", "percent": 5}}),
+    );
+    config["clusterTemplate"] = json!("{service}-{revision}");
+    let t = table(config);
+    let d = t.services()[0].mirror_destination().unwrap();
+    assert_eq!(
+        (&*d.revision, &*d.cluster),
+        ("helloworld-go-00003", "helloworld-go-helloworld-go-00003")
+    );
+    assert_eq!(
+        table(helloworld(50, json!({}))).services()[0].mirror_destination(),
+        None
+    );
+}
+
 #[test]
 fn mirror_errors() {
     let bad = |mirror: Value| errors(helloworld(50, json!({"mirror": mirror})));

@@ -1,11 +1,12 @@
 //! `knative-traffic`: the operators' tool for the filter's traffic
 //! configuration. It validates a configuration, simulates where requests go,
-//! and imports one from Knative Services, all with the filter's own
-//! configuration and routing code (the `knative-traffic` library), so what it
-//! says is what the proxy does.
+//! imports one from Knative Services and writes the Istio manifests for one,
+//! all with the filter's own configuration and routing code (the
+//! `knative-traffic` library), so what it says is what the proxy does.
 //!
 //! Exit status: 0 success, 1 an input is unreadable, not JSON, invalid, or
-//! cannot be imported (or the output cannot be written), 2 a usage error.
+//! cannot be imported or written as Istio manifests (or the output cannot be
+//! written), 2 a usage error.
 
 // Bad input is reported, never a panic.
 #![cfg_attr(
@@ -23,6 +24,7 @@
 
 mod import;
 mod input;
+mod istio;
 mod simulate;
 mod time;
 mod validate;
@@ -34,8 +36,9 @@ use clap::{Parser, Subcommand};
 
 /// Success.
 pub const EXIT_OK: u8 = 0;
-/// An input is unreadable, not JSON, an invalid configuration, or not
-/// importable; or the output could not be written.
+/// An input is unreadable, not JSON, an invalid configuration, not
+/// importable, or not expressible as Istio manifests; or the output could
+/// not be written.
 pub const EXIT_FAILURE: u8 = 1;
 /// A usage error: an unknown command or option, a missing or malformed
 /// argument (clap's own status for these).
@@ -44,11 +47,13 @@ pub const EXIT_USAGE: u8 = 2;
 const EXIT_STATUS_HELP: &str = "\
 Exit status:
   0  success
-  1  an input is unreadable, not JSON, an invalid configuration or not importable
+  1  an input is unreadable, not JSON, an invalid configuration, not importable
+     or not expressible as Istio manifests
   2  usage error (unknown command or option, missing or malformed argument)";
 
 /// Knative Serving's traffic model for Envoy: check, try out and import the
-/// filter's traffic configuration with the filter's own code.
+/// filter's traffic configuration with the filter's own code, and write the
+/// Istio manifests that deploy it.
 #[derive(Parser)]
 #[command(name = "knative-traffic", version, after_help = EXIT_STATUS_HELP)]
 struct Cli {
@@ -64,9 +69,8 @@ enum Command {
     Simulate(simulate::Args),
     #[command(after_help = EXIT_STATUS_HELP)]
     ImportKnative(import::Args),
-    // Commands that write manifests from a configuration (Istio's WasmPlugin
-    // and VirtualServices) join here, reading their input with
-    // `input::read_configuration` like the commands above.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Istio(istio::Args),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args, &mut out, &mut err),
         Command::Simulate(args) => simulate::run(args, &mut out, &mut err),
         Command::ImportKnative(args) => import::run(args, &mut out, &mut err),
+        Command::Istio(args) => istio::run(args, &mut out, &mut err),
     };
     let status = result.and_then(|status| out.flush().map(|()| status));
     match status {

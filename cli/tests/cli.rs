@@ -95,6 +95,7 @@ fn every_command_has_help_with_the_exit_statuses() {
         &["validate", "--help"],
         &["simulate", "--help"],
         &["import-knative", "--help"],
+        &["istio", "--help"],
         &["help", "simulate"],
     ] {
         let r = run(args);
@@ -111,7 +112,7 @@ fn every_command_has_help_with_the_exit_statuses() {
         assert_eq!(r.stderr, "");
     }
     let r = run(&["--help"]);
-    for command in ["validate", "simulate", "import-knative"] {
+    for command in ["validate", "simulate", "import-knative", "istio"] {
         assert!(r.stdout.contains(command), "{r:?}");
     }
 }

@@ -36,7 +36,7 @@ fn the_readme_sessions_print_what_the_readme_shows() {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    for file in ["traffic-example.json", "features.json"] {
+    for file in ["traffic-example.json", "features.json", "shadow.json"] {
         fs::copy(data.join(file), dir.join(file)).unwrap();
     }
     let bin = Path::new(env!("CARGO_BIN_EXE_knative-traffic"))

@@ -187,6 +187,28 @@ impl Backend {
     }
 }
 
+/// The requests `backend` received after its first `before`, once mirrored
+/// copies (fire-and-forget, so they may trail the answers) stop arriving:
+/// its count must hold still for half a second, at most ten seconds in all.
+/// A wait, not an assertion: the caller checks the count.
+pub fn settled_requests(backend: &Backend, before: usize) -> Vec<String> {
+    let mut seen = backend.requests().len();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = backend.requests().len();
+        if now == seen || Instant::now() > deadline {
+            break;
+        }
+        seen = now;
+    }
+    backend
+        .requests()
+        .get(before..)
+        .unwrap_or_default()
+        .to_vec()
+}
+
 impl Drop for Backend {
     fn drop(&mut self) {
         let _ = self.child.kill();

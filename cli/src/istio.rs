@@ -1,0 +1,650 @@
+//! `istio FILE`: the Istio manifests for a configuration, as a YAML stream:
+//! the WasmPlugin that loads the filter into the ingress gateway with the
+//! configuration as its `pluginConfig`, one VirtualService per service, and
+//! with `--with-gateway` the Gateway they bind to. The defaults are those of
+//! the repository's `istio/` manifests, which this command writes for the
+//! demo configuration.
+//!
+//! A VirtualService lists the service's hosts (its host, its tag hosts, its
+//! custom domains and, with `customDomainTags`, their tag hosts) and routes
+//! each revision by the `knative-serving-revision` header the filter writes
+//! to the revision's Kubernetes Service. A service with a `mirror` also gets,
+//! first, a route per other revision that matches the mirror header as well
+//! (the candidate's cluster, as the filter writes it on the requests it chose
+//! to copy) and mirrors every request it matches to the candidate's Service:
+//! the filter has already chosen the share, so `mirrorPercentage` is 100.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use knative_traffic::config::{
+    Document, ServiceSpec, DEFAULT_CLUSTER_DOMAIN, DEFAULT_DOMAIN, DEFAULT_MIRROR_HEADER,
+};
+use knative_traffic::hosts::{is_dns1035_label, is_dns1123_label, is_dns_name};
+use knative_traffic::routing::{Destination, Service, REVISION_HEADER};
+use knative_traffic::RouteTable;
+use serde::Serialize;
+
+use crate::{input, EXIT_FAILURE, EXIT_OK};
+
+/// The module image of `istio/wasmplugin.yaml`.
+const DEFAULT_IMAGE: &str = "oci://registry.example.com/knative-traffic:0.1.0";
+/// Istio's root namespace, where the ingress gateway runs.
+const DEFAULT_PLUGIN_NAMESPACE: &str = "istio-system";
+/// The label of Istio's default ingress gateway pods.
+const DEFAULT_SELECTOR: &str = "istio=ingressgateway";
+/// The Gateway of `istio/gateway.yaml`.
+const DEFAULT_GATEWAY: &str = "istio-system/knative-traffic";
+/// The WasmPlugin's name and `pluginName` (the filter's root id).
+const PLUGIN_NAME: &str = "knative-traffic";
+
+/// Write the Istio manifests for a configuration.
+///
+/// Checks the configuration with the filter's own validation, then writes a
+/// YAML stream for `kubectl apply -f -`: the WasmPlugin that loads the
+/// filter into the gateway pods with the configuration as pluginConfig, and
+/// one VirtualService per service listing its hosts (own, tag, custom
+/// domains) and routing each revision, by the Knative-Serving-Revision header
+/// the filter writes, to its Kubernetes Service {revision}.{namespace}.svc;
+/// for a service with a mirror, routes that also match the mirror header
+/// come first and copy the request to the candidate's Service. With
+/// --with-gateway, also the Gateway, accepting exactly those hosts. The
+/// defaults are those of the repository's istio/ manifests.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The filter's configuration (JSON); `-` reads standard input
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The module image the WasmPlugin pulls (its url): an OCI image
+    /// reference, or a URL with its scheme (oci://, https://, file://)
+    #[arg(long, value_name = "IMAGE", default_value = DEFAULT_IMAGE, value_parser = parse_image)]
+    image: String,
+    /// The WasmPlugin's namespace: the gateway pods' namespace, or Istio's
+    /// root namespace
+    #[arg(long, value_name = "NAMESPACE", default_value = DEFAULT_PLUGIN_NAMESPACE, value_parser = parse_namespace)]
+    plugin_namespace: String,
+    /// A label of the gateway pods the filter is loaded into (the
+    /// WasmPlugin's and the Gateway's selector); repeat for several
+    #[arg(long = "selector", value_name = "KEY=VALUE", default_value = DEFAULT_SELECTOR, value_parser = parse_label)]
+    selectors: Vec<Label>,
+    /// The Gateway the VirtualServices bind to
+    #[arg(long, value_name = "NAMESPACE/NAME", default_value = DEFAULT_GATEWAY, value_parser = parse_gateway)]
+    gateway: GatewayRef,
+    /// Also write that Gateway: an HTTP server on port 80 accepting every host
+    /// of the VirtualServices
+    #[arg(long)]
+    with_gateway: bool,
+    /// The port of each revision's Kubernetes Service
+    #[arg(long, value_name = "PORT", default_value_t = 80, value_parser = clap::value_parser!(u16).range(1..))]
+    port: u16,
+}
+
+/// A pod label, `key=value`.
+#[derive(Clone)]
+struct Label {
+    key: String,
+    value: String,
+}
+
+/// A Gateway, `namespace/name`.
+#[derive(Clone)]
+struct GatewayRef {
+    namespace: String,
+    name: String,
+}
+
+impl GatewayRef {
+    fn reference(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+fn parse_image(value: &str) -> Result<String, String> {
+    if value.is_empty() || value.chars().any(char::is_whitespace) {
+        return Err("an image reference or URL, without spaces".into());
+    }
+    Ok(if value.contains("://") {
+        value.to_owned()
+    } else {
+        format!("oci://{value}")
+    })
+}
+
+fn parse_namespace(value: &str) -> Result<String, String> {
+    if is_dns1123_label(value) {
+        Ok(value.to_owned())
+    } else {
+        Err(format!("{value:?} is not a namespace (a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters)"))
+    }
+}
+
+/// A DNS-1123 subdomain, as Kubernetes requires of object names.
+fn is_object_name(value: &str) -> bool {
+    !value.is_empty() && is_dns_name(value)
+}
+
+fn parse_gateway(value: &str) -> Result<GatewayRef, String> {
+    let Some((namespace, name)) = value.split_once('/') else {
+        return Err(format!("{value:?} is not NAMESPACE/NAME"));
+    };
+    let namespace = parse_namespace(namespace)?;
+    if !is_object_name(name) {
+        return Err(format!(
+            "{name:?} is not a Gateway name (a DNS-1123 subdomain: lower-case letters, digits, '-' and '.')"
+        ));
+    }
+    Ok(GatewayRef {
+        namespace,
+        name: name.to_owned(),
+    })
+}
+
+/// Kubernetes' label name and value syntax: at most 63 characters of
+/// letters, digits, '-', '_' and '.', starting and ending with a letter or
+/// digit (a value may be empty).
+fn is_label_part(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
+        && bytes.first().is_none_or(u8::is_ascii_alphanumeric)
+        && bytes.last().is_none_or(u8::is_ascii_alphanumeric)
+}
+
+fn parse_label(value: &str) -> Result<Label, String> {
+    let Some((key, label_value)) = value.split_once('=') else {
+        return Err(format!("{value:?} is not KEY=VALUE"));
+    };
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    let key_ok = !name.is_empty() && is_label_part(name) && prefix.is_none_or(is_object_name);
+    if !key_ok {
+        return Err(format!("{key:?} is not a label key"));
+    }
+    if !is_label_part(label_value) {
+        return Err(format!("{label_value:?} is not a label value"));
+    }
+    Ok(Label {
+        key: key.to_owned(),
+        value: label_value.to_owned(),
+    })
+}
+
+// ------------------------------------------------------------ the manifests
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Manifest<S> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata,
+    spec: S,
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    name: String,
+    namespace: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WasmPluginSpec {
+    selector: Selector,
+    url: String,
+    image_pull_policy: &'static str,
+    plugin_name: &'static str,
+    phase: &'static str,
+    fail_strategy: &'static str,
+    #[serde(rename = "match")]
+    match_: Vec<TrafficSelector>,
+    plugin_config: serde_yaml::Value,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Selector {
+    match_labels: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct TrafficSelector {
+    mode: &'static str,
+}
+
+#[derive(Serialize)]
+struct VirtualServiceSpec {
+    gateways: Vec<String>,
+    hosts: Vec<String>,
+    http: Vec<HttpRoute>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpRoute {
+    name: String,
+    #[serde(rename = "match")]
+    match_: Vec<MatchRequest>,
+    route: Vec<RouteDestination>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mirror: Option<ServiceDestination>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mirror_percentage: Option<Percent>,
+}
+
+#[derive(Serialize)]
+struct MatchRequest {
+    headers: BTreeMap<String, StringMatch>,
+}
+
+#[derive(Serialize)]
+struct StringMatch {
+    exact: String,
+}
+
+#[derive(Serialize)]
+struct RouteDestination {
+    destination: ServiceDestination,
+}
+
+#[derive(Serialize, Clone)]
+struct ServiceDestination {
+    host: String,
+    port: PortSelector,
+}
+
+#[derive(Serialize, Clone)]
+struct PortSelector {
+    number: u16,
+}
+
+#[derive(Serialize)]
+struct Percent {
+    value: f64,
+}
+
+#[derive(Serialize)]
+struct GatewaySpec {
+    selector: BTreeMap<String, String>,
+    servers: Vec<Server>,
+}
+
+#[derive(Serialize)]
+struct Server {
+    port: ServerPort,
+    hosts: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ServerPort {
+    number: u16,
+    name: &'static str,
+    protocol: &'static str,
+}
+
+/// One document of the stream: the comment above it and its YAML.
+struct Written {
+    comment: String,
+    yaml: String,
+}
+
+pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Result<u8> {
+    let (input, table) = match input::read_configuration(&args.file) {
+        Ok(read) => read,
+        Err(errors) => {
+            for error in errors {
+                writeln!(err, "{error}")?;
+            }
+            return Ok(EXIT_FAILURE);
+        }
+    };
+    let file = &input.name;
+    match manifests(args, &input.bytes, &table) {
+        Ok(documents) => {
+            let mut first = true;
+            for document in documents {
+                if !first {
+                    writeln!(out, "---")?;
+                }
+                first = false;
+                write!(out, "{}{}", document.comment, document.yaml)?;
+            }
+            Ok(EXIT_OK)
+        }
+        Err(errors) => {
+            for error in errors {
+                writeln!(err, "{file}: {error}")?;
+            }
+            Ok(EXIT_FAILURE)
+        }
+    }
+}
+
+/// The documents for a configuration the filter accepts, or why it cannot
+/// be written as Istio manifests.
+fn manifests(args: &Args, json: &[u8], table: &RouteTable) -> Result<Vec<Written>, Vec<String>> {
+    // The document's own fields that the compiled table does not keep (the
+    // domains), and the configuration as written, in its own field order.
+    let document = knative_traffic::compile::parse(json)
+        .map_err(|e| e.0.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+    let plugin_config: serde_yaml::Value = serde_json::from_slice(json)
+        .map_err(|e| vec![format!("configuration is not valid JSON: {e}")])?;
+    if document.services.len() != table.services().len() {
+        return Err(vec![
+            "the configuration's services and the compiled table differ".into(),
+        ]);
+    }
+
+    let selector: BTreeMap<String, String> = args
+        .selectors
+        .iter()
+        .map(|l| (l.key.clone(), l.value.clone()))
+        .collect();
+    let selector_text = selector
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+
+    let mut documents = Vec::new();
+    let plugin = Manifest {
+        api_version: "extensions.istio.io/v1alpha1",
+        kind: "WasmPlugin",
+        metadata: Metadata {
+            name: PLUGIN_NAME.into(),
+            namespace: args.plugin_namespace.clone(),
+        },
+        spec: WasmPluginSpec {
+            selector: Selector {
+                match_labels: selector.clone(),
+            },
+            url: args.image.clone(),
+            image_pull_policy: "IfNotPresent",
+            plugin_name: PLUGIN_NAME,
+            phase: "STATS",
+            fail_strategy: "FAIL_CLOSE",
+            match_: vec![TrafficSelector { mode: "CLIENT" }],
+            plugin_config,
+        },
+    };
+    documents.push(Written {
+        comment: comment(&format!(
+            "The knative-traffic filter in the gateway pods labelled {selector_text}, \
+             with the configuration as pluginConfig. It runs after Istio's \
+             authentication and authorization (phase STATS), and requests are \
+             denied if it cannot be loaded (FAIL_CLOSE): the routes trust the \
+             headers it writes."
+        )),
+        yaml: to_yaml(&plugin)?,
+    });
+
+    let mut errors = Vec::new();
+    let mut all_hosts: Vec<String> = Vec::new();
+    for (index, (spec, service)) in document.services.iter().zip(table.services()).enumerate() {
+        match virtual_service(args, &document, spec, service) {
+            Ok((vs, comment)) => {
+                for host in &vs.spec.hosts {
+                    push_unique(&mut all_hosts, host);
+                }
+                documents.push(Written {
+                    comment,
+                    yaml: to_yaml(&vs)?,
+                });
+            }
+            Err(messages) => errors.extend(
+                messages
+                    .into_iter()
+                    .map(|m| format!("services[{index}] ({}): {m}", spec.name)),
+            ),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    if args.with_gateway {
+        if all_hosts.is_empty() {
+            return Err(vec![
+                "--with-gateway: the configuration has no services, so the Gateway would accept no host (Istio refuses a server without hosts)".into(),
+            ]);
+        }
+        let gateway = Manifest {
+            api_version: "networking.istio.io/v1",
+            kind: "Gateway",
+            metadata: Metadata {
+                name: args.gateway.name.clone(),
+                namespace: args.gateway.namespace.clone(),
+            },
+            spec: GatewaySpec {
+                selector,
+                servers: vec![Server {
+                    port: ServerPort {
+                        number: 80,
+                        name: "http",
+                        protocol: "HTTP",
+                    },
+                    hosts: all_hosts,
+                }],
+            },
+        };
+        documents.push(Written {
+            comment: comment(
+                "The ingress gateway's HTTP server for every host of the VirtualServices.",
+            ),
+            yaml: to_yaml(&gateway)?,
+        });
+    }
+    Ok(documents)
+}
+
+fn to_yaml(value: &impl Serialize) -> Result<String, Vec<String>> {
+    serde_yaml::to_string(value).map_err(|e| vec![format!("cannot write the manifests: {e}")])
+}
+
+/// `text` as YAML comment lines of at most 78 characters (longer words
+/// stay whole).
+fn comment(text: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::from("#");
+    for word in text.split_whitespace() {
+        if line.len() > 1 && line.len() + 1 + word.len() > 78 {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from("#");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+fn push_unique(list: &mut Vec<String>, item: &str) {
+    if !list.iter().any(|x| x == item) {
+        list.push(item.to_owned());
+    }
+}
+
+/// A service's hosts, as the filter serves them at the gateway: its host and
+/// tag hosts on its domain, its custom domains, and with `customDomainTags`
+/// the tag hosts of its exact custom domains. Tags in `traffic` order.
+fn hosts(document: &Document, spec: &ServiceSpec) -> Vec<String> {
+    let domain = spec
+        .domain
+        .as_deref()
+        .or(document.domain.as_deref())
+        .unwrap_or(DEFAULT_DOMAIN);
+    let tags: Vec<&str> = spec
+        .traffic
+        .iter()
+        .filter_map(|t| t.tag.as_deref())
+        .collect();
+    let host = format!("{}.{}.{domain}", spec.name, spec.namespace);
+    let mut hosts = vec![host.clone()];
+    for tag in &tags {
+        push_unique(&mut hosts, &format!("{tag}-{host}"));
+    }
+    for custom in &spec.custom_domains {
+        push_unique(&mut hosts, custom);
+    }
+    if spec.custom_domain_tags.unwrap_or(false) {
+        for custom in spec.custom_domains.iter().filter(|d| !d.starts_with("*.")) {
+            for tag in &tags {
+                let tag_host = match custom.split_once('.') {
+                    Some((first, rest)) => format!("{tag}-{first}.{rest}"),
+                    None => format!("{tag}-{custom}"),
+                };
+                push_unique(&mut hosts, &tag_host);
+            }
+        }
+    }
+    hosts
+}
+
+/// A service's VirtualService and the comment above it, or what stops it.
+fn virtual_service(
+    args: &Args,
+    document: &Document,
+    spec: &ServiceSpec,
+    service: &Service,
+) -> Result<(Manifest<VirtualServiceSpec>, String), Vec<String>> {
+    let cluster_domain = document
+        .cluster_domain
+        .as_deref()
+        .unwrap_or(DEFAULT_CLUSTER_DOMAIN);
+    let errors: Vec<String> = service
+        .destinations
+        .iter()
+        .filter(|d| !is_dns1035_label(&d.revision))
+        .map(|d| {
+            format!(
+                "revision {:?} cannot name the Kubernetes Service the VirtualService routes to (a DNS-1035 label: lower-case letters, digits and '-', starting with a letter, at most 63 characters)",
+                d.revision
+            )
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let destination = |d: &Destination| ServiceDestination {
+        host: format!("{}.{}.svc.{cluster_domain}", d.revision, service.namespace),
+        port: PortSelector { number: args.port },
+    };
+    let revision_match = |d: &Destination| {
+        BTreeMap::from([(
+            REVISION_HEADER.to_owned(),
+            StringMatch {
+                exact: d.revision.to_string(),
+            },
+        )])
+    };
+
+    let mut http = Vec::new();
+    let mut text = format!(
+        "{} in {}: its hosts, and a route per revision on the \
+         knative-serving-revision header the filter writes, to the revision's \
+         Kubernetes Service.",
+        service.name, service.namespace
+    );
+    if let Some(candidate) = service.mirror_destination() {
+        // Header names match in any case; Istio wants them in lower case.
+        let mirror_header = document
+            .mirror_header
+            .as_deref()
+            .unwrap_or(DEFAULT_MIRROR_HEADER)
+            .to_ascii_lowercase();
+        text.push_str(&format!(
+            " The -mirror routes come first: they also match {mirror_header}, \
+             which the filter writes on the requests it chose to copy, and Istio \
+             copies those to {} as well, discarding its answers.",
+            candidate.revision
+        ));
+        for d in service
+            .destinations
+            .iter()
+            .filter(|d| d.revision != candidate.revision)
+        {
+            let mut headers = revision_match(d);
+            headers.insert(
+                mirror_header.clone(),
+                StringMatch {
+                    exact: candidate.cluster.to_string(),
+                },
+            );
+            http.push(HttpRoute {
+                name: format!("{}-mirror", d.revision),
+                match_: vec![MatchRequest { headers }],
+                route: vec![RouteDestination {
+                    destination: destination(d),
+                }],
+                mirror: Some(destination(candidate)),
+                mirror_percentage: Some(Percent { value: 100.0 }),
+            });
+        }
+    }
+    for d in service.destinations.iter() {
+        http.push(HttpRoute {
+            name: d.revision.to_string(),
+            match_: vec![MatchRequest {
+                headers: revision_match(d),
+            }],
+            route: vec![RouteDestination {
+                destination: destination(d),
+            }],
+            mirror: None,
+            mirror_percentage: None,
+        });
+    }
+    let vs = Manifest {
+        api_version: "networking.istio.io/v1",
+        kind: "VirtualService",
+        metadata: Metadata {
+            name: service.name.to_string(),
+            namespace: service.namespace.to_string(),
+        },
+        spec: VirtualServiceSpec {
+            gateways: vec![args.gateway.reference()],
+            hosts: hosts(document, spec),
+            http,
+        },
+    };
+    Ok((vs, comment(&text)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_values() {
+        assert_eq!(
+            parse_image("registry.example.com/kt:1").unwrap(),
+            "oci://registry.example.com/kt:1"
+        );
+        assert_eq!(
+            parse_image("https://example.com/plugin.wasm").unwrap(),
+            "https://example.com/plugin.wasm"
+        );
+        assert!(parse_image("").is_err());
+        assert!(parse_image("a b").is_err());
+        let g = parse_gateway("istio-system/my.gateway").unwrap();
+        assert_eq!(g.reference(), "istio-system/my.gateway");
+        for bad in ["knative-traffic", "Istio/gw", "ns/", "/gw", "ns/Gw"] {
+            assert!(parse_gateway(bad).is_err(), "{bad}");
+        }
+        let l = parse_label("app.kubernetes.io/name=gw-1").unwrap();
+        assert_eq!(
+            (l.key.as_str(), l.value.as_str()),
+            ("app.kubernetes.io/name", "gw-1")
+        );
+        assert!(parse_label("istio=").is_ok());
+        for bad in ["istio", "=x", "-a=b", "a=b c", "Bad_/x=y"] {
+            assert!(parse_label(bad).is_err(), "{bad}");
+        }
+    }
+}
