@@ -4,7 +4,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::{assert_binomial, Backend, Envoy, EnvoyConfig};
@@ -65,17 +64,7 @@ fn ten_percent_mirrored_to_v2_while_v1_answers() {
         );
 
         // Copies are fire-and-forget: wait until v2's count stops moving.
-        let mut seen = 0;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            std::thread::sleep(Duration::from_millis(500));
-            let now = revisions[1].requests().len() - v2_before;
-            if now == seen || Instant::now() > deadline {
-                break;
-            }
-            seen = now;
-        }
-        let copies: Vec<String> = revisions[1].requests()[v2_before..].to_vec();
+        let copies = support::settled_requests(&revisions[1], v2_before);
         assert_binomial(
             &format!("Envoy {v}: copies at v2"),
             copies.len() as u64,
