@@ -14,6 +14,48 @@ pub trait Request {
     fn now_ms(&self) -> u64;
 }
 
+/// A request given as plain values, for simulations (the command-line tool)
+/// and tests: headers by name (the first of a name counts, as in the filter)
+/// and a fixed clock.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlainRequest {
+    headers: Vec<(String, String)>,
+    now_ms: u64,
+}
+
+impl PlainRequest {
+    /// Adds a header; its name is matched in lower case, as Envoy's are.
+    pub fn with_header(mut self, name: &str, value: &str) -> PlainRequest {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+
+    /// The headers, in the order given.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// Sets the clock, in Unix milliseconds.
+    pub fn at(mut self, now_ms: u64) -> PlainRequest {
+        self.now_ms = now_ms;
+        self
+    }
+}
+
+impl Request for PlainRequest {
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+}
+
 /// Where a value comes from: a request header, or a cookie of the `Cookie`
 /// header. Headers are named by a slot of their service's header list, so a
 /// request reads each header at most once however many rules look at it.

@@ -2,27 +2,16 @@
 //! its own host; exact names win over wildcards; collisions name both
 //! services.
 
-use std::collections::HashMap;
-
-use knative_traffic::{compile, Decision, Reason, Request, RouteTable};
+use knative_traffic::request::PlainRequest;
+use knative_traffic::{compile, Decision, Reason, RouteTable};
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 use serde_json::{json, Value};
 
-#[derive(Default)]
-struct Req(HashMap<&'static str, &'static str>);
-
-impl Request for Req {
-    fn header(&self, name: &str) -> Option<String> {
-        self.0.get(name).map(|v| v.to_string())
-    }
-    fn now_ms(&self) -> u64 {
-        0
-    }
-}
-
-fn req(pairs: &[(&'static str, &'static str)]) -> Req {
-    Req(pairs.iter().copied().collect())
+fn req(pairs: &[(&str, &str)]) -> PlainRequest {
+    pairs
+        .iter()
+        .fold(PlainRequest::default(), |r, (k, v)| r.with_header(k, v))
 }
 
 fn helloworld(extra: Value) -> Value {
@@ -58,7 +47,7 @@ fn errors(config: Value) -> Vec<String> {
     }
 }
 
-fn routed(t: &RouteTable, host: &str, r: &Req) -> Option<(String, Reason)> {
+fn routed(t: &RouteTable, host: &str, r: &PlainRequest) -> Option<(String, Reason)> {
     match t.route(host, r, &mut XorShiftRng::seed_from_u64(3)) {
         Decision::Route(r) => Some((r.destination.revision.to_string(), r.reason)),
         Decision::NoSuchTag(_) => Some(("404".into(), Reason::NotFound)),

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use knative_traffic::rollout::format_instant;
 use serde_json::{json, Value};
 use support::{assert_binomial, http, Backend, Ecds, Envoy, EnvoyConfig};
 
@@ -42,11 +43,7 @@ impl Helloworld {
     }
 
     fn envoy(&self, bin: &Path, config: &Value) -> Envoy {
-        let clusters: BTreeMap<String, &Backend> = self
-            .revisions
-            .iter()
-            .map(|b| (format!("helloworld-go-{}", b.resource), b))
-            .collect();
+        let clusters = support::clusters("helloworld-go-", &self.revisions);
         let mut envoy_config = EnvoyConfig::from_repo("envoy/envoy.yaml");
         envoy_config
             .set_plugin_configuration(config)
@@ -180,29 +177,6 @@ fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
-/// RFC 3339 in UTC for a Unix time in milliseconds.
-fn rfc3339(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (inverse of the filter's parser).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms % 1000
-    )
-}
-
 /// A rollout from 00001 to 00002 a few seconds after Envoy starts: 100% v1
 /// before, 1% then 51% during (2 steps), 100% v2 after. Each request is
 /// judged by the phase it was wholly sent and answered in; requests across a
@@ -216,7 +190,7 @@ fn a_short_timed_rollout_follows_the_clock() {
         let config = json!({"services": [{
             "name": "helloworld-go", "namespace": "example", "domain": "example.com",
             "traffic": [{"tag": "a", "revisionName": "helloworld-go-00001", "percent": 100}],
-            "rollout": {"revisionName": "helloworld-go-00002", "start": rfc3339(start), "duration": "6s", "steps": 2}
+            "rollout": {"revisionName": "helloworld-go-00002", "start": format_instant(start), "duration": "6s", "steps": 2}
         }]});
         let envoy = backends.envoy(&bin, &config);
         assert!(
@@ -354,10 +328,7 @@ struct Stream {
 #[test]
 fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
     let revisions = ["v1", "v2", "v3"].map(Backend::start);
-    let clusters: BTreeMap<String, &Backend> = revisions
-        .iter()
-        .map(|b| (format!("traffic-example-{}", b.resource), b))
-        .collect();
+    let clusters = support::clusters("traffic-example-", &revisions);
     for bin in support::envoys() {
         let dir = support::scratch_dir("ecds");
         let ecds = Ecds::new(&dir);

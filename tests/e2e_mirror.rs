@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-
 use serde_json::json;
 use support::{assert_binomial, Backend, Envoy, EnvoyConfig};
 
@@ -13,10 +11,7 @@ const HOST: &str = "traffic-example.default.example.com";
 #[test]
 fn ten_percent_mirrored_to_v2_while_v1_answers() {
     let revisions = ["v1", "v2"].map(Backend::start);
-    let clusters: BTreeMap<String, &Backend> = revisions
-        .iter()
-        .map(|b| (format!("traffic-example-{}", b.resource), b))
-        .collect();
+    let clusters = support::clusters("traffic-example-", &revisions);
     let config = json!({"services": [{
         "name": "traffic-example", "namespace": "default", "domain": "example.com",
         "traffic": [

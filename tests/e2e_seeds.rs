@@ -63,10 +63,7 @@ fn count(counts: &HashMap<String, u64>, revision: &str) -> u64 {
 #[test]
 fn traffic_example_from_first_revision_to_rollback() {
     let revisions = ["v1", "v2", "v3"].map(Backend::start);
-    let clusters: BTreeMap<String, &Backend> = revisions
-        .iter()
-        .map(|b| (format!("traffic-example-{}", b.resource), b))
-        .collect();
+    let clusters = support::clusters("traffic-example-", &revisions);
     for bin in support::envoys() {
         // Step 1: no traffic block, so 100% to the latest ready revision, v1.
         let envoy = envoy_with(
@@ -199,10 +196,7 @@ fn helloworld_config() -> Value {
 #[test]
 fn helloworld_go_tags_by_header_and_subdomain() {
     let revisions = ["00001", "00002"].map(Backend::start);
-    let clusters: BTreeMap<String, &Backend> = revisions
-        .iter()
-        .map(|b| (format!("helloworld-go-{}", b.resource), b))
-        .collect();
+    let clusters = support::clusters("helloworld-go-", &revisions);
     for bin in support::envoys() {
         let envoy = envoy_with(&bin, &helloworld_config(), &clusters);
         let v = envoy.version.clone();
@@ -264,10 +258,7 @@ fn helloworld_go_tags_by_header_and_subdomain() {
 #[test]
 fn client_headers_cannot_steer_or_spoof() {
     let revisions = ["00001", "00002"].map(Backend::start);
-    let clusters: BTreeMap<String, &Backend> = revisions
-        .iter()
-        .map(|b| (format!("helloworld-go-{}", b.resource), b))
-        .collect();
+    let clusters = support::clusters("helloworld-go-", &revisions);
     for bin in support::envoys() {
         let envoy = envoy_with(&bin, &helloworld_config(), &clusters);
         let r = envoy.get(
@@ -308,10 +299,7 @@ fn client_headers_cannot_steer_or_spoof() {
 #[test]
 fn the_shipped_envoy_yaml_routes_as_documented() {
     let revisions = ["v1", "v2", "v3"].map(Backend::start);
-    let clusters: BTreeMap<String, &Backend> = revisions
-        .iter()
-        .map(|b| (format!("traffic-example-{}", b.resource), b))
-        .collect();
+    let clusters = support::clusters("traffic-example-", &revisions);
     for bin in support::envoys() {
         let mut config = EnvoyConfig::from_repo("envoy/envoy.yaml");
         let shipped_clusters: Vec<String> = config.0["static_resources"]["clusters"]
@@ -390,10 +378,7 @@ fn a_bad_configuration_is_refused_with_its_error_in_the_log() {
 #[test]
 fn helloworld_go_behind_custom_domains_as_seed_003_section_3() {
     let revisions = ["00001", "00002"].map(Backend::start);
-    let clusters: BTreeMap<String, &Backend> = revisions
-        .iter()
-        .map(|b| (format!("helloworld-go-{}", b.resource), b))
-        .collect();
+    let clusters = support::clusters("helloworld-go-", &revisions);
     let mut config = helloworld_config();
     config["services"][0]["customDomains"] = json!([
         "helloworld-go.weimob.com",

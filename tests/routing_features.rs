@@ -5,36 +5,13 @@
 
 use std::collections::HashMap;
 
-use knative_traffic::{compile, Decision, Reason, Request, RouteTable};
+use knative_traffic::request::PlainRequest;
+use knative_traffic::{compile, Decision, Reason, RouteTable};
 use rand_core::{Rng, SeedableRng};
 use rand_xorshift::XorShiftRng;
 use serde_json::{json, Value};
 
-#[derive(Default, Clone)]
-struct Req {
-    headers: HashMap<String, String>,
-    now_ms: u64,
-}
-
-impl Req {
-    fn with(mut self, name: &str, value: &str) -> Req {
-        self.headers.insert(name.to_string(), value.to_string());
-        self
-    }
-    fn at(mut self, now_ms: u64) -> Req {
-        self.now_ms = now_ms;
-        self
-    }
-}
-
-impl Request for Req {
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).cloned()
-    }
-    fn now_ms(&self) -> u64 {
-        self.now_ms
-    }
-}
+type Req = PlainRequest;
 
 fn table(config: Value) -> RouteTable {
     compile(config.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
@@ -96,24 +73,24 @@ fn rules_route_by_header_prefix_as_seed_003_does() {
     let t = table(helloworld(50, seed_003_rules()));
     for wid in ["a", "a1", "abc"] {
         assert_eq!(
-            route(&t, HOST, &Req::default().with("wid", wid)),
+            route(&t, HOST, &Req::default().with_header("wid", wid)),
             ("helloworld-go-00001".into(), Reason::Rule),
             "wid {wid}"
         );
     }
     for wid in ["b", "b-7"] {
         assert_eq!(
-            route(&t, HOST, &Req::default().with("wid", wid)),
+            route(&t, HOST, &Req::default().with_header("wid", wid)),
             ("helloworld-go-00002".into(), Reason::Rule)
         );
     }
     // No rule matches: the draw.
     assert_eq!(
-        route(&t, HOST, &Req::default().with("wid", "c")).1,
+        route(&t, HOST, &Req::default().with_header("wid", "c")).1,
         Reason::Draw
     );
     assert_eq!(
-        route(&t, HOST, &Req::default().with("wid", "A")).1,
+        route(&t, HOST, &Req::default().with_header("wid", "A")).1,
         Reason::Draw
     );
 }
@@ -121,7 +98,7 @@ fn rules_route_by_header_prefix_as_seed_003_does() {
 #[test]
 fn rules_match_cookies_exactly_and_by_presence() {
     let t = table(helloworld(50, seed_003_rules()));
-    let cookie = |c: &str| Req::default().with("cookie", c);
+    let cookie = |c: &str| Req::default().with_header("cookie", c);
     assert_eq!(
         route(&t, HOST, &cookie("theme=dark; beta=yes")),
         ("helloworld-go-00002".into(), Reason::Rule)
@@ -133,7 +110,7 @@ fn rules_match_cookies_exactly_and_by_presence() {
         ("helloworld-go-00001".into(), Reason::Rule)
     );
     assert_eq!(
-        route(&t, HOST, &Req::default().with("x-canary", "")),
+        route(&t, HOST, &Req::default().with_header("x-canary", "")),
         ("helloworld-go-00002".into(), Reason::Rule)
     );
 }
@@ -142,17 +119,19 @@ fn rules_match_cookies_exactly_and_by_presence() {
 fn the_first_matching_rule_wins_and_tags_win_over_rules() {
     let t = table(helloworld(50, seed_003_rules()));
     // wid=a (rule 0, tag a) before x-canary (rule 3, tag b).
-    let req = Req::default().with("wid", "a").with("x-canary", "1");
+    let req = Req::default()
+        .with_header("wid", "a")
+        .with_header("x-canary", "1");
     assert_eq!(revision(&t, &req), "helloworld-go-00001");
     // The tag header wins over a rule; the tag host wins over both.
     let req = Req::default()
-        .with("wid", "a")
-        .with("knative-serving-tag", "b");
+        .with_header("wid", "a")
+        .with_header("knative-serving-tag", "b");
     assert_eq!(
         route(&t, HOST, &req),
         ("helloworld-go-00002".into(), Reason::TagHeader)
     );
-    let req = Req::default().with("wid", "b");
+    let req = Req::default().with_header("wid", "b");
     assert_eq!(
         route(&t, "a-helloworld-go.example.example.com", &req),
         ("helloworld-go-00001".into(), Reason::TagHost)
@@ -162,7 +141,7 @@ fn the_first_matching_rule_wins_and_tags_win_over_rules() {
 #[test]
 fn a_rule_writes_its_tag() {
     let t = table(helloworld(50, seed_003_rules()));
-    let req = Req::default().with("wid", "b1");
+    let req = Req::default().with_header("wid", "b1");
     match t.route(HOST, &req, &mut rng()) {
         Decision::Route(r) => {
             let headers: Vec<_> = r.request_headers().collect();
@@ -225,7 +204,7 @@ fn a_key_sticks_to_one_revision() {
     let t = sticky_header(50);
     let mut seen = HashMap::new();
     for i in 0..1000 {
-        let req = Req::default().with("x-user", &format!("user-{i}"));
+        let req = Req::default().with_header("x-user", &format!("user-{i}"));
         let (first, reason) = route(&t, HOST, &req);
         assert_eq!(reason, Reason::Sticky);
         for _ in 0..5 {
@@ -249,11 +228,15 @@ fn tags_and_rules_win_over_stickiness() {
     // Find a key that sticks to 00001, then override it.
     let key = (0..)
         .map(|i| format!("user-{i}"))
-        .find(|k| revision(&t, &Req::default().with("x-user", k)) == "helloworld-go-00001")
+        .find(|k| revision(&t, &Req::default().with_header("x-user", k)) == "helloworld-go-00001")
         .unwrap();
-    let req = Req::default().with("x-user", &key);
+    let req = Req::default().with_header("x-user", &key);
     assert_eq!(
-        route(&t, HOST, &req.clone().with("knative-serving-tag", "b")),
+        route(
+            &t,
+            HOST,
+            &req.clone().with_header("knative-serving-tag", "b")
+        ),
         ("helloworld-go-00002".into(), Reason::TagHeader)
     );
     assert_eq!(
@@ -261,7 +244,7 @@ fn tags_and_rules_win_over_stickiness() {
         ("helloworld-go-00002".into(), Reason::TagHost)
     );
     assert_eq!(
-        route(&t, HOST, &req.clone().with("wid", "b2")),
+        route(&t, HOST, &req.clone().with_header("wid", "b2")),
         ("helloworld-go-00002".into(), Reason::Rule)
     );
 }
@@ -278,7 +261,7 @@ fn property_two_revision_ramps_are_monotone() {
         let to = rng.next_u32() % 101;
         let (before, after) = (sticky_header(from), sticky_header(to));
         for key in &keys {
-            let req = Req::default().with("x-user", key);
+            let req = Req::default().with_header("x-user", key);
             let (b, a) = (revision(&before, &req), revision(&after, &req));
             if b == a {
                 continue;
@@ -315,7 +298,7 @@ fn property_three_revision_neighbour_ramps_keep_the_third() {
     let revision_of = |t: &RouteTable, key: &str| -> String {
         match t.route(
             "web.ns",
-            &Req::default().with("x-user", key),
+            &Req::default().with_header("x-user", key),
             &mut XorShiftRng::seed_from_u64(0),
         ) {
             Decision::Route(r) => r.destination.revision.to_string(),
@@ -368,7 +351,7 @@ fn a_handed_out_cookie_routes_the_next_request_where_the_first_went() {
         };
         let (pair, attributes) = cookie.split_once("; ").unwrap();
         assert_eq!(attributes, "Max-Age=3600; Path=/; HttpOnly");
-        let req = Req::default().with("cookie", &format!("other=1; {pair}"));
+        let req = Req::default().with_header("cookie", &format!("other=1; {pair}"));
         assert_eq!(route(&t, HOST, &req), (first.clone(), Reason::Sticky));
         // With the cookie, no new one is handed out.
         if let Decision::Route(r) = t.route(HOST, &req, &mut rng) {
@@ -433,7 +416,9 @@ fn split_at(t: &RouteTable, now_ms: u64) -> Vec<(String, u32)> {
     let shares = |now| {
         let mut counts: HashMap<String, u32> = HashMap::new();
         for i in 0..20_000 {
-            let req = Req::default().with("x-user", &format!("k{i}")).at(now);
+            let req = Req::default()
+                .with_header("x-user", &format!("k{i}"))
+                .at(now);
             *counts.entry(revision_ws(t, &req)).or_insert(0) += 1;
         }
         counts
@@ -489,7 +474,7 @@ fn a_rollout_moves_no_key_away_from_the_new_revision() {
     for second in (0..=400).step_by(4) {
         let now = T0 + second * 1000;
         for key in &keys {
-            let r = revision_ws(&t, &Req::default().with("x-user", key).at(now));
+            let r = revision_ws(&t, &Req::default().with_header("x-user", key).at(now));
             if let Some(before) = previous.get(key.as_str()) {
                 if before == "web-3" {
                     assert_eq!(r, "web-3", "{key} left web-3 at +{second}s");
@@ -638,8 +623,8 @@ fn metric_slots_cover_what_can_happen_and_nothing_else() {
     assert_eq!(slots, (0..names.len() as u32).collect::<Vec<_>>());
     for (host, req) in [
         (HOST, Req::default()),
-        (HOST, Req::default().with("wid", "b")),
-        (HOST, Req::default().with("knative-serving-tag", "a")),
+        (HOST, Req::default().with_header("wid", "b")),
+        (HOST, Req::default().with_header("knative-serving-tag", "a")),
         ("b-helloworld-go.example.example.com", Req::default()),
         ("z-helloworld-go.example.example.com", Req::default()),
     ] {
@@ -767,7 +752,10 @@ fn never_mirrored_to_the_serving_revision_nor_tagged_requests_unless_asked() {
         [("helloworld-go-00001".into(), None)]
     );
     assert_eq!(
-        only(HOST, &Req::default().with("knative-serving-tag", "a")),
+        only(
+            HOST,
+            &Req::default().with_header("knative-serving-tag", "a")
+        ),
         [("helloworld-go-00001".into(), None)]
     );
     // ...and with includeTagged, a copy.

@@ -1,29 +1,19 @@
 //! The routing rules and their precedence, on the seeds' services.
 
-use std::collections::HashMap;
-
+use knative_traffic::request::PlainRequest;
 use knative_traffic::routing::{
     DEFAULT_ROUTE_HEADER, NAMESPACE_HEADER, REVISION_HEADER, TAG_HEADER,
 };
-use knative_traffic::{compile, Decision, Reason, Request, RouteTable};
+use knative_traffic::{compile, Decision, Reason, RouteTable};
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 use serde_json::json;
 
-#[derive(Default)]
-struct Headers(HashMap<&'static str, &'static str>);
+/// Headers of a request (and a clock the rules here never read).
+type Headers = PlainRequest;
 
-impl Request for Headers {
-    fn header(&self, name: &str) -> Option<String> {
-        self.0.get(name).map(|v| v.to_string())
-    }
-    fn now_ms(&self) -> u64 {
-        0
-    }
-}
-
-fn tag_header(tag: &'static str) -> Headers {
-    Headers(HashMap::from([(TAG_HEADER, tag)]))
+fn tag_header(tag: &str) -> Headers {
+    PlainRequest::default().with_header(TAG_HEADER, tag)
 }
 
 /// The seed's helloworld-go with tags a and b at 50/50, and traffic-example

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use knative_traffic::request::PlainRequest;
 use knative_traffic::routing::{Service, TAG_HEADER};
 use knative_traffic::split::{Split, BUCKETS_PER_PERCENT};
 use knative_traffic::{Decision, Reason, Request};
@@ -106,46 +107,29 @@ fn parse_at(text: &str) -> Result<u64, String> {
         .ok_or_else(|| "not an RFC 3339 instant (e.g. 2026-11-25T16:05:00Z)".to_owned())
 }
 
-/// The simulated request: the given headers, the cookies as one `Cookie`
-/// header, and a fixed clock.
-struct SimulatedRequest {
-    /// Lower-case names; the first of a name is its value, as in the filter.
-    headers: Vec<Header>,
-    now_ms: u64,
-}
-
-impl SimulatedRequest {
-    fn new(headers: &[Header], cookies: &[Header], now_ms: u64) -> SimulatedRequest {
-        let mut headers = headers.to_vec();
-        if !cookies.is_empty() {
-            let pairs: Vec<String> = cookies
-                .iter()
-                .map(|c| format!("{}={}", c.name, c.value))
-                .collect();
-            let joined = pairs.join("; ");
-            match headers.iter_mut().find(|h| h.name == "cookie") {
-                Some(cookie) => cookie.value = format!("{}; {joined}", cookie.value),
-                None => headers.push(Header {
-                    name: "cookie".into(),
-                    value: joined,
-                }),
-            }
+/// The simulated request: the given headers, the cookies joined into the
+/// (first) `Cookie` header, and a fixed clock.
+fn simulated_request(headers: &[Header], cookies: &[Header], now_ms: u64) -> PlainRequest {
+    let joined = cookies
+        .iter()
+        .map(|c| format!("{}={}", c.name, c.value))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut headers = headers.to_vec();
+    if !joined.is_empty() {
+        match headers.iter_mut().find(|h| h.name == "cookie") {
+            Some(cookie) => cookie.value = format!("{}; {joined}", cookie.value),
+            None => headers.push(Header {
+                name: "cookie".into(),
+                value: joined,
+            }),
         }
-        SimulatedRequest { headers, now_ms }
     }
-}
-
-impl Request for SimulatedRequest {
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .find(|h| h.name == name)
-            .map(|h| h.value.clone())
-    }
-
-    fn now_ms(&self) -> u64 {
-        self.now_ms
-    }
+    headers
+        .iter()
+        .fold(PlainRequest::default().at(now_ms), |request, h| {
+            request.with_header(&h.name, &h.value)
+        })
 }
 
 /// Where a request went, in the table's order: by revision (in the
@@ -172,7 +156,7 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
         }
     };
     let now = args.at.unwrap_or_else(now_ms);
-    let request = SimulatedRequest::new(&args.headers, &args.cookies, now);
+    let request = simulated_request(&args.headers, &args.cookies, now);
     let mut rng = XorShiftRng::seed_from_u64(args.seed);
 
     let mut service: Option<&Service> = None;
@@ -248,9 +232,8 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
         run.push_str(&format!(", at {}", format_instant(now)));
     }
     let headers: Vec<String> = request
-        .headers
-        .iter()
-        .map(|h| format!("{}: {}", h.name, h.value))
+        .headers()
+        .map(|(name, value)| format!("{name}: {value}"))
         .collect();
     if headers.is_empty() {
         writeln!(out, "{run}; headers: none")?;
@@ -443,9 +426,9 @@ mod tests {
             name: n.into(),
             value: v.into(),
         };
-        let request = SimulatedRequest::new(&[], &[cookie("a", "1"), cookie("b", "2")], 0);
+        let request = simulated_request(&[], &[cookie("a", "1"), cookie("b", "2")], 0);
         assert_eq!(request.header("cookie").as_deref(), Some("a=1; b=2"));
-        let request = SimulatedRequest::new(
+        let request = simulated_request(
             &[Header {
                 name: "cookie".into(),
                 value: "x=0".into(),

@@ -79,10 +79,7 @@ fn an_imported_service_routes_as_the_knative_service_does() {
     assert_eq!(main_host, "traffic-example.default.knative.kuberun.com");
 
     let revisions = ["v1", "v2", "v3"].map(Backend::start);
-    let clusters: BTreeMap<String, &Backend> = revisions
-        .iter()
-        .map(|b| (format!("traffic-example-{}", b.resource), b))
-        .collect();
+    let clusters = support::clusters("traffic-example-", &revisions);
     for bin in support::envoys() {
         let envoy = envoy(&bin, &configuration, &clusters);
         let v = envoy.version.clone();

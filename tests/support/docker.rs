@@ -60,19 +60,27 @@ pub fn engine() -> String {
 /// printed: "docker compose" or the path of a docker-compose binary), else
 /// `docker compose`. Asserts that it is version 2.
 pub fn compose() -> Command {
+    let (program, args) = compose_program();
+    let mut command = Command::new(program);
+    command.args(args);
+    command
+}
+
+/// The Compose v2 program and its leading arguments (`DOCKER_COMPOSE`, else
+/// `docker compose`), checked to answer as v2.
+fn compose_program() -> (String, Vec<String>) {
     let spec = std::env::var("DOCKER_COMPOSE").unwrap_or_else(|_| "docker compose".into());
-    let mut words = spec.split_whitespace();
+    let mut words = spec.split_whitespace().map(str::to_owned);
     let program = words.next().expect("DOCKER_COMPOSE is empty");
-    let mut version = Command::new(program);
-    version.args(words.clone()).args(["version", "--short"]);
+    let args: Vec<String> = words.collect();
+    let mut version = Command::new(&program);
+    version.args(&args).args(["version", "--short"]);
     let v = stdout(&run(&mut version, "Docker Compose"));
     assert!(
         v.trim_start_matches('v').starts_with("2."),
         "{spec} is Compose {v}, want v2 (run scripts/docker-engine.sh)"
     );
-    let mut command = Command::new(program);
-    command.args(words);
-    command
+    (program, args)
 }
 
 static UNIQUE: AtomicU32 = AtomicU32::new(0);
@@ -126,6 +134,9 @@ pub struct ComposeProject {
     pub name: String,
     env: Vec<(String, String)>,
     down: bool,
+    /// Compose, checked once before anything is created, so that the
+    /// teardown in `Drop` never has to check (and panic) again.
+    program: (String, Vec<String>),
 }
 
 impl ComposeProject {
@@ -138,6 +149,7 @@ impl ComposeProject {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             down: false,
+            program: compose_program(),
         };
         run(
             &mut project.command(&["up", "--detach", "--quiet-pull"]),
@@ -148,8 +160,10 @@ impl ComposeProject {
 
     /// `docker compose` for this project, run from the repository root.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = compose();
+        let (program, leading) = &self.program;
+        let mut command = Command::new(program);
         command
+            .args(leading)
             .current_dir(repo())
             .args(["--project-name", &self.name])
             .args(args)

@@ -209,6 +209,15 @@ pub fn settled_requests(backend: &Backend, before: usize) -> Vec<String> {
         .to_vec()
 }
 
+/// The clusters of `backends`, named `{prefix}{resource}` (e.g.
+/// `traffic-example-v1`), for [`EnvoyConfig::set_clusters`].
+pub fn clusters<'b>(prefix: &str, backends: &'b [Backend]) -> BTreeMap<String, &'b Backend> {
+    backends
+        .iter()
+        .map(|b| (format!("{prefix}{}", b.resource), b))
+        .collect()
+}
+
 impl Drop for Backend {
     fn drop(&mut self) {
         let _ = self.child.kill();
