@@ -10,7 +10,12 @@
 //! service and tag rather than one per host form.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+
+use crate::fasthash::BuildHostHasher;
+
+/// The host tables' maps, with the unkeyed lookup hash of [`crate::fasthash`]
+/// (why that is safe is said there).
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHostHasher>;
 
 /// Index of a service in [`crate::routing::RouteTable`].
 pub type ServiceId = u32;
@@ -236,7 +241,7 @@ impl HostTableBuilder {
     }
 
     pub fn build(self) -> HostTable {
-        let mut index = HashMap::with_capacity(self.labels.len());
+        let mut index = HashMap::with_capacity_and_hasher(self.labels.len(), BuildHostHasher);
         let mut namespaces = Vec::with_capacity(self.labels.len());
         for (name, labels) in self.labels {
             index.insert(name, u32::try_from(namespaces.len()).unwrap_or(u32::MAX));
