@@ -9,13 +9,18 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
+step "Tools (binaryen's wasm-opt for the shipped module, wrk for the benchmarks' smoke run)"
+scripts/install-tools.sh 'wasm-opt:binaryen?' wrk:wrk
+
 step "Envoy"
 mapfile -t envoys < <(scripts/install-envoy.sh)
 ENVOY_BINS=$(IFS=:; echo "${envoys[*]}")
 export ENVOY_BINS
 
-step "Wasm module"
+step "Wasm modules (the filter, and the benchmarks' no-op filter)"
 ./wasm-build.sh
+CARGO_TARGET_DIR=target/noop-filter cargo build --quiet --release --target wasm32-wasip1 \
+  --manifest-path benches/noop-filter/Cargo.toml
 
 step "Format and lints (native and wasm32-wasip1)"
 cargo fmt --all -- --check
