@@ -154,17 +154,20 @@ impl Zone {
     }
 
     /// `{tag}-{name}` for a service `name` of this zone, with a tag it does
-    /// not have. Service names contain dashes too, so every split is tried;
-    /// the label of a real host is at most 63 bytes, and a longer one costs
-    /// one lookup per dash, linear in its length.
+    /// not have. Service names contain dashes too, so every split is tried.
+    /// A service name is a DNS label of at most 63 bytes, so only the splits
+    /// that leave at most 63 are looked up: each lookup hashes the rest of
+    /// the label, and trying every dash of a long label (a 60 KB Host of
+    /// dashes) would cost time quadratic in its length.
     fn missing_tag(
         &self,
         labels: &HashMap<Box<str>, LabelEntry>,
         first: &str,
     ) -> Option<HostMatch> {
+        let shortest_start = first.len().saturating_sub(MAX_LABEL + 1);
         first
             .match_indices('-')
-            .filter(|&(i, _)| i > 0)
+            .filter(|&(i, _)| i > 0 && i >= shortest_start)
             .filter_map(|(i, _)| first.get(i + 1..))
             .filter_map(|name| labels.get(name))
             .find_map(|entry| match entry.label {
@@ -320,6 +323,9 @@ fn strip_port(authority: &str) -> &str {
     }
 }
 
+/// The longest DNS label, in bytes (RFC 1035).
+const MAX_LABEL: usize = 63;
+
 /// A DNS-1035 label, as Knative requires of service names and tags: lower-case
 /// letters, digits and '-', starting with a letter, ending with a letter or
 /// digit, at most 63 characters.
@@ -332,7 +338,7 @@ pub fn is_dns1035_label(s: &str) -> bool {
 pub fn is_dns1123_label(s: &str) -> bool {
     let bytes = s.as_bytes();
     !bytes.is_empty()
-        && bytes.len() <= 63
+        && bytes.len() <= MAX_LABEL
         && bytes
             .iter()
             .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -433,6 +439,29 @@ mod tests {
         assert_eq!(t.resolve("-web.default.example.com"), HostMatch::Unknown);
         assert_eq!(t.resolve("webx.default.example.com"), HostMatch::Unknown);
         assert_eq!(t.resolve(""), HostMatch::Unknown);
+    }
+
+    #[test]
+    fn long_labels_still_find_a_missing_tag_of_a_63_byte_name() {
+        let name = format!("s{}", "-a".repeat(31));
+        assert_eq!(name.len(), 63);
+        let mut b = HostTableBuilder::default();
+        b.add("ns", "example.com", "cluster.local", &name, 0, None)
+            .unwrap();
+        let t = b.build();
+        let host = |label: &str| format!("{label}.ns.example.com");
+        assert_eq!(t.resolve(&host(&name)), HostMatch::Service(0));
+        // The tag is not checked against DNS rules here: any prefix works.
+        let long_tag = "x-".repeat(5000);
+        assert_eq!(
+            t.resolve(&host(&format!("{long_tag}{name}"))),
+            HostMatch::NoSuchTag(0)
+        );
+        assert_eq!(
+            t.resolve(&host(&format!("v9-{name}"))),
+            HostMatch::NoSuchTag(0)
+        );
+        assert_eq!(t.resolve(&host(&"-".repeat(60_000))), HostMatch::Unknown);
     }
 
     #[test]
