@@ -198,6 +198,8 @@ pub struct HostTableBuilder {
     /// Zone → (namespace name, domain of an external zone).
     zones: HashMap<Box<str>, (String, Option<u32>)>,
     domain_ids: HashMap<String, u32>,
+    /// The domains whose zones each namespace has registered.
+    zones_of: HashMap<String, Vec<u32>>,
 }
 
 /// Who already holds a host, when a second service claims it.
@@ -220,7 +222,14 @@ impl HostTableBuilder {
         tag: Option<TagId>,
     ) -> Result<(), HostClash> {
         let domain = self.add_zones(namespace, domain, cluster_domain);
-        let labels = self.labels.entry(namespace.to_owned()).or_default();
+        // Looked up before inserting: most labels go to a namespace already
+        // seen, and an entry() would allocate its name every time.
+        if !self.labels.contains_key(namespace) {
+            self.labels.insert(namespace.to_owned(), HashMap::default());
+        }
+        let Some(labels) = self.labels.get_mut(namespace) else {
+            return Ok(());
+        };
         if let Some(existing) = labels.get(label) {
             // The same label in one namespace always shares the cluster-local
             // hosts, whatever the domains, so it is one host claimed twice.
@@ -267,8 +276,26 @@ impl HostTableBuilder {
 
     /// Records the four zones of a namespace and domain; returns the domain's id.
     fn add_zones(&mut self, namespace: &str, domain: &str, cluster_domain: &str) -> u32 {
-        let next = u32::try_from(self.domain_ids.len()).unwrap_or(u32::MAX);
-        let domain_id = *self.domain_ids.entry(domain.to_owned()).or_insert(next);
+        let domain_id = match self.domain_ids.get(domain) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.domain_ids.len()).unwrap_or(u32::MAX);
+                self.domain_ids.insert(domain.to_owned(), id);
+                id
+            }
+        };
+        // Every service and tag of a namespace registers the same zones; the
+        // first does the work.
+        let seen = self.zones_of.get(namespace);
+        if seen.is_some_and(|domains| domains.contains(&domain_id)) {
+            return domain_id;
+        }
+        match self.zones_of.get_mut(namespace) {
+            Some(domains) => domains.push(domain_id),
+            None => {
+                self.zones_of.insert(namespace.to_owned(), vec![domain_id]);
+            }
+        }
         for zone in [
             namespace.to_owned(),
             format!("{namespace}.svc"),
