@@ -198,8 +198,8 @@ pub struct HostTableBuilder {
     /// Zone → (namespace name, domain of an external zone).
     zones: HashMap<Box<str>, (String, Option<u32>)>,
     domain_ids: HashMap<String, u32>,
-    /// The domains whose zones each namespace has registered.
-    zones_of: HashMap<String, Vec<u32>>,
+    /// The domain whose zones each namespace registered last.
+    last_domain: HashMap<String, u32>,
 }
 
 /// Who already holds a host, when a second service claims it.
@@ -284,16 +284,16 @@ impl HostTableBuilder {
                 id
             }
         };
-        // Every service and tag of a namespace registers the same zones; the
-        // first does the work.
-        let seen = self.zones_of.get(namespace);
-        if seen.is_some_and(|domains| domains.contains(&domain_id)) {
+        // Every service and tag of a namespace registers the same zones, and
+        // most namespaces have one domain: skip the work when this namespace
+        // last registered this domain (registering again is harmless).
+        if self.last_domain.get(namespace) == Some(&domain_id) {
             return domain_id;
         }
-        match self.zones_of.get_mut(namespace) {
-            Some(domains) => domains.push(domain_id),
+        match self.last_domain.get_mut(namespace) {
+            Some(last) => *last = domain_id,
             None => {
-                self.zones_of.insert(namespace.to_owned(), vec![domain_id]);
+                self.last_domain.insert(namespace.to_owned(), domain_id);
             }
         }
         for zone in [
