@@ -25,7 +25,8 @@
 //! Needs `dist/knative_traffic.wasm`, the no-op module, wrk and Envoy;
 //! `scripts/bench.sh` builds and installs them and runs this.
 //! Settings: ENVOY_BIN, NOOP_WASM, BENCH_ROUNDS (6), BENCH_SECONDS (4),
-//! BENCH_CONNECTIONS (32).
+//! BENCH_CONNECTIONS (32), BENCH_SEED, BENCH_VARIANTS (other builds of the
+//! filter to compare on the draw path: `label=file.wasm;…`).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -415,10 +416,30 @@ fn main() {
             ),
         ),
     ];
-    let envoys: Vec<Envoy> = configs
+    // BENCH_VARIANTS="label=module.wasm;…": other builds of the filter on
+    // the draw path, for finding where its cost goes.
+    let variants: Vec<(String, PathBuf)> = std::env::var("BENCH_VARIANTS")
+        .unwrap_or_default()
+        .split(';')
+        .filter_map(|v| v.split_once('='))
+        .map(|(label, path)| (label.to_owned(), PathBuf::from(path)))
+        .collect();
+    let mut envoys: Vec<Envoy> = configs
         .iter()
         .map(|(name, config)| Envoy::start(&bin, name, config, 1))
         .collect();
+    for (label, path) in &variants {
+        let config = bootstrap(
+            vec![wasm_filter(
+                "knative-traffic",
+                path,
+                &filter_configuration(),
+            )],
+            cluster_header_route(),
+            clusters.clone(),
+        );
+        envoys.push(Envoy::start(&bin, label, &config, 1));
+    }
     let load = |label, envoy, host: &str, headers: Vec<(&'static str, &'static str)>| Load {
         label,
         envoy,
@@ -452,6 +473,10 @@ fn main() {
             vec![],
         ),
     ];
+    for (i, (label, _)) in variants.iter().enumerate() {
+        let label: &'static str = Box::leak(format!("(c) variant {label}: draw").into_boxed_str());
+        loads.push(load(label, configs.len() + i, HOST, vec![]));
+    }
     // Warm up every configuration (connections, VM code, caches).
     for l in &loads {
         wrk(envoys[l.envoy].port, l, 1, connections);
