@@ -306,13 +306,27 @@ fn duration_ms(text: &str) -> f64 {
     }
 }
 
+/// What a browser sends besides the Host (about 600 bytes), on every
+/// request of every configuration: the filter reads a request's headers,
+/// so a bare request would flatter it.
+const BROWSER_HEADERS: [(&str, &str); 8] = [
+    ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
+    ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"),
+    ("Accept-Language", "en-US,en;q=0.9,de;q=0.8"),
+    ("Accept-Encoding", "gzip, deflate, br"),
+    ("Referer", "https://traffic-example.default.example.com/portfolio/overview"),
+    ("Cookie", "session=6f1c2e9a0b7d4c3e8f5a1b2c3d4e5f60; theme=dark; consent=analytics%3Dfalse%26ads%3Dfalse; _ga=GA1.2.1234567890.1700000000"),
+    ("Cache-Control", "no-cache"),
+    ("X-Request-Id", "3f2b9c7e-1d4a-4e6b-9a8c-5d7e2f1a0b3c"),
+];
+
 fn wrk(port: u16, load: &Load, seconds: u64, connections: u64) -> WrkResult {
     let mut command = Command::new("wrk");
     command
         .args(["-t1", "--latency", "--timeout", "5s"])
         .args(["-c", &connections.to_string(), "-d", &format!("{seconds}s")])
         .args(["-H", &format!("Host: {}", load.host)]);
-    for (name, value) in &load.headers {
+    for (name, value) in BROWSER_HEADERS.iter().chain(&load.headers) {
         command.args(["-H", &format!("{name}: {value}")]);
     }
     let output = command
@@ -391,6 +405,20 @@ fn main() {
                 clusters.clone(),
             ),
         ),
+        // The same route as (c), the cluster header sent by the client:
+        // what the route style itself costs, with and without Wasm.
+        (
+            "a2-header-route",
+            bootstrap(vec![], cluster_header_route(), clusters.clone()),
+        ),
+        (
+            "b2-noop-header-route",
+            bootstrap(
+                vec![wasm_filter("noop", &noop, "")],
+                cluster_header_route(),
+                clusters.clone(),
+            ),
+        ),
         (
             "c-filter",
             bootstrap(
@@ -453,22 +481,34 @@ fn main() {
     let mut loads = vec![
         load("(a) weighted_clusters, no Wasm", 0, HOST, vec![]),
         load("(b) no-op Wasm filter", 1, HOST, vec![]),
-        load("(c) knative-traffic: draw", 2, HOST, vec![]),
+        load(
+            "(a') cluster_header route, header sent by the client, no Wasm",
+            2,
+            HOST,
+            vec![("x-knative-cluster", REVISIONS[0])],
+        ),
+        load(
+            "(b') no-op Wasm filter, cluster_header route, header sent by the client",
+            3,
+            HOST,
+            vec![("x-knative-cluster", REVISIONS[0])],
+        ),
+        load("(c) knative-traffic: draw", 4, HOST, vec![]),
         load(
             "(c) knative-traffic: tag header",
-            2,
+            4,
             HOST,
             vec![("Knative-Serving-Tag", "v2")],
         ),
         load(
             "(c) knative-traffic: sticky",
-            2,
+            4,
             STICKY_HOST,
             vec![("x-user-id", "user-42")],
         ),
         load(
             "(c) knative-traffic: draw, 10,000 services",
-            3,
+            5,
             "svc-0.ns-0.example.com",
             vec![],
         ),
@@ -512,8 +552,8 @@ fn main() {
     println!(
         "{version}. One worker per Envoy, wrk -t1 -c{connections}, {rounds} rounds of {seconds} s per configuration, interleaved in a shuffled order each round. Medians over rounds; ratios are medians of per-round ratios. CPU: Envoy's utime+stime per request. Targets: (c) at least 0.97 of (b) and 0.85 of (a) in throughput and CPU efficiency.\n"
     );
-    println!("| configuration | req/s | Envoy CPU µs/req | p50 ms | p99 ms | req/s vs (a) | req/s vs (b) | CPU efficiency vs (a) | CPU efficiency vs (b) | p50 vs (b) | p99 vs (b) |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| configuration | req/s | Envoy CPU µs/req | p50 ms | p99 ms | req/s vs (a) | req/s vs (b) | CPU efficiency vs (a) | CPU efficiency vs (b) | p50 vs (b) | p99 vs (b) | req/s vs (b') | CPU efficiency vs (b') |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let ratio = |l: &Load, base: &Load, f: fn(&Load) -> &Vec<f64>, inverse: bool| {
         let r: Vec<f64> = f(l)
             .iter()
@@ -522,10 +562,10 @@ fn main() {
             .collect();
         median(&r)
     };
-    let (a, b) = (&loads[0], &loads[1]);
+    let (a, b, b2) = (&loads[0], &loads[1], &loads[3]);
     for l in &loads {
         println!(
-            "| {} | {:.0} | {:.1} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} |",
+            "| {} | {:.0} | {:.1} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} | {:.3} | {:.3} |",
             l.label,
             median(&l.rps),
             median(&l.cpu_us),
@@ -537,6 +577,8 @@ fn main() {
             ratio(l, b, |l| &l.cpu_us, true),
             ratio(l, b, |l| &l.p50_ms, false),
             ratio(l, b, |l| &l.p99_ms, false),
+            ratio(l, b2, |l| &l.rps, false),
+            ratio(l, b2, |l| &l.cpu_us, true),
         );
     }
     drop(envoys);
