@@ -164,11 +164,15 @@ impl Zone {
         labels: &HashMap<Box<str>, LabelEntry>,
         first: &str,
     ) -> Option<HostMatch> {
-        let shortest_start = first.len().saturating_sub(MAX_LABEL + 1);
+        // Only the label's last 64 bytes can hold the dash before a name.
+        let tail_start = (first.len().saturating_sub(MAX_LABEL + 1)..first.len())
+            .find(|&i| first.is_char_boundary(i))?;
         first
+            .get(tail_start..)?
             .match_indices('-')
-            .filter(|&(i, _)| i > 0 && i >= shortest_start)
-            .filter_map(|(i, _)| first.get(i + 1..))
+            .map(|(i, _)| tail_start + i)
+            .filter(|&i| i > 0)
+            .filter_map(|i| first.get(i + 1..))
             .filter_map(|name| labels.get(name))
             .find_map(|entry| match entry.label {
                 Label::Service(s) if self.admits(entry) => Some(HostMatch::NoSuchTag(s)),
