@@ -221,4 +221,60 @@ fn main() {
             verdict
         );
     }
+
+    host_size_table(quick);
+}
+
+/// The decision's time against the Host's length, for the two shapes that
+/// read all of it: a label of dashes shaped like a tag host of a known
+/// service (every split of the label is a candidate service name) and a
+/// plain unknown label. Linear growth shows as a steady ns per KB.
+fn host_size_table(quick: bool) {
+    let table =
+        knative_traffic::compile(common::config(100, Features::Plain).to_string().as_bytes())
+            .expect("generated configuration compiles");
+    let request = Headers(vec![]);
+    let mut rng = XorShiftRng::seed_from_u64(3);
+    println!("\n### Decision time against Host length (100 services)\n");
+    println!("| Host | bytes | ns per decision (median) | ns per KB |");
+    println!("|---|---:|---:|---:|");
+    for size in [64usize, 1024, 8192, 61_440] {
+        let suffix = format!("-{}", common::host(1));
+        let dashes = "a-".repeat(size.saturating_sub(suffix.len()) / 2);
+        for (shape, host) in [
+            (
+                "tag-host shape, unknown tag (answered 404)",
+                format!("{dashes}{}", &suffix[1..]),
+            ),
+            (
+                "unknown label",
+                format!(
+                    "{}.{}",
+                    "a".repeat(size.saturating_sub(16)),
+                    "ns-1.example.com"
+                ),
+            ),
+        ] {
+            let iterations = if quick {
+                10
+            } else {
+                (20_000_000 / size).max(200)
+            };
+            let mut samples = Vec::new();
+            for _ in 0..if quick { 1 } else { 9 } {
+                let start = Instant::now();
+                for _ in 0..iterations {
+                    black_box(table.route(black_box(&host), &request, &mut rng));
+                }
+                samples.push(start.elapsed().as_nanos() as f64 / iterations as f64);
+            }
+            samples.sort_by(f64::total_cmp);
+            let median = samples[samples.len() / 2];
+            println!(
+                "| {shape} | {} | {median:.0} | {:.0} |",
+                host.len(),
+                median * 1024.0 / host.len() as f64
+            );
+        }
+    }
 }
