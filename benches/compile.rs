@@ -90,7 +90,9 @@ fn main() {
         times.sort_by(f64::total_cmp);
         let median = times[times.len() / 2];
         let ratio = retained as f64 / json.len() as f64;
-        let verdict = if n == 10_000 {
+        // The target is set for the plain configuration; the other row shows
+        // what rules and stickiness add.
+        let verdict = if n == 10_000 && features == Features::Plain {
             match (median <= TARGET_MS, ratio <= TARGET_MEMORY_RATIO) {
                 (true, true) => "met",
                 (false, true) => "**time missed**",

@@ -543,11 +543,15 @@ fn main() {
         }
     }
 
+    // "envoy  version: HASH/1.40.0/Clean/RELEASE/BoringSSL": the number.
     let version = Command::new(&bin)
         .arg("--version")
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+        .split('/')
+        .nth(1)
+        .map_or_else(|| "Envoy".to_owned(), |v| format!("Envoy {v}"));
     println!("### Envoy side by side\n");
     println!(
         "{version}. One worker per Envoy, wrk -t1 -c{connections}, {rounds} rounds of {seconds} s per configuration, interleaved in a shuffled order each round. Medians over rounds; ratios are medians of per-round ratios. CPU: Envoy's utime+stime per request. Targets: (c) at least 0.97 of (b) and 0.85 of (a) in throughput and CPU efficiency.\n"
