@@ -556,8 +556,8 @@ fn main() {
     println!(
         "{version}. One worker per Envoy, wrk -t1 -c{connections}, {rounds} rounds of {seconds} s per configuration, interleaved in a shuffled order each round. Medians over rounds; ratios are medians of per-round ratios. CPU: Envoy's utime+stime per request. Targets: (c) at least 0.97 of (b) and 0.85 of (a) in throughput and CPU efficiency.\n"
     );
-    println!("| configuration | req/s | Envoy CPU µs/req | p50 ms | p99 ms | req/s vs (a) | req/s vs (b) | CPU efficiency vs (a) | CPU efficiency vs (b) | p50 vs (b) | p99 vs (b) | req/s vs (b') | CPU efficiency vs (b') |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| configuration | req/s | Envoy CPU µs/req | p50 ms | p99 ms | req/s vs (a) | req/s vs (b) | CPU efficiency vs (a) | CPU efficiency vs (b) | p50 vs (a) | p99 vs (a) | p50 vs (b) | p99 vs (b) | req/s vs (b') | CPU efficiency vs (b') |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let ratio = |l: &Load, base: &Load, f: fn(&Load) -> &Vec<f64>, inverse: bool| {
         let r: Vec<f64> = f(l)
             .iter()
@@ -569,7 +569,7 @@ fn main() {
     let (a, b, b2) = (&loads[0], &loads[1], &loads[3]);
     for l in &loads {
         println!(
-            "| {} | {:.0} | {:.1} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} | {:.3} | {:.3} |",
+            "| {} | {:.0} | {:.1} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.3} |",
             l.label,
             median(&l.rps),
             median(&l.cpu_us),
@@ -579,6 +579,8 @@ fn main() {
             ratio(l, b, |l| &l.rps, false),
             ratio(l, a, |l| &l.cpu_us, true),
             ratio(l, b, |l| &l.cpu_us, true),
+            ratio(l, a, |l| &l.p50_ms, false),
+            ratio(l, a, |l| &l.p99_ms, false),
             ratio(l, b, |l| &l.p50_ms, false),
             ratio(l, b, |l| &l.p99_ms, false),
             ratio(l, b2, |l| &l.rps, false),
