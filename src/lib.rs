@@ -28,6 +28,7 @@
 pub mod compile;
 pub mod config;
 pub mod error;
+pub mod fasthash;
 pub mod hosts;
 pub mod metrics;
 pub mod mirror;

@@ -81,12 +81,19 @@ impl Source {
     }
 }
 
-/// A request's headers as read so far, by slot. Allocated only for services
-/// that have rules or stickiness.
+/// Header slots kept on the stack: a service's rules and stickiness read a
+/// few headers, and a heap allocation per request would cost more than the
+/// rules themselves.
+const INLINE_SLOTS: usize = 4;
+
+/// A request's headers as read so far, by slot: the first
+/// [`INLINE_SLOTS`] in place, any further ones allocated (only for services
+/// that read more headers).
 pub struct HeaderCache<'r, R: Request> {
     request: &'r R,
     names: &'r [Box<str>],
-    values: Vec<OnceCell<Option<String>>>,
+    inline: [OnceCell<Option<String>>; INLINE_SLOTS],
+    more: Vec<OnceCell<Option<String>>>,
 }
 
 impl<'r, R: Request> HeaderCache<'r, R> {
@@ -94,16 +101,23 @@ impl<'r, R: Request> HeaderCache<'r, R> {
         HeaderCache {
             request,
             names,
-            values: names.iter().map(|_| OnceCell::new()).collect(),
+            inline: Default::default(),
+            more: names
+                .iter()
+                .skip(INLINE_SLOTS)
+                .map(|_| OnceCell::new())
+                .collect(),
         }
     }
 
     pub fn get(&self, slot: u32) -> Option<&str> {
-        let name = self.names.get(slot as usize)?;
-        self.values
-            .get(slot as usize)?
-            .get_or_init(|| self.request.header(name))
-            .as_deref()
+        let slot = slot as usize;
+        let name = self.names.get(slot)?;
+        let cell = match slot.checked_sub(INLINE_SLOTS) {
+            None => self.inline.get(slot)?,
+            Some(extra) => self.more.get(extra)?,
+        };
+        cell.get_or_init(|| self.request.header(name)).as_deref()
     }
 }
 
@@ -161,6 +175,25 @@ mod tests {
         assert_eq!(user.read(&cache), None);
         assert_eq!(user.read(&cache), None);
         assert_eq!(request.reads.get(), 2);
+    }
+
+    #[test]
+    fn slots_beyond_the_inline_ones_work_alike() {
+        struct Echo;
+        impl Request for Echo {
+            fn header(&self, name: &str) -> Option<String> {
+                Some(name.to_uppercase())
+            }
+            fn now_ms(&self) -> u64 {
+                0
+            }
+        }
+        let names: Vec<Box<str>> = (0..10).map(|i| format!("h{i}").into()).collect();
+        let cache = HeaderCache::new(&Echo, &names);
+        for i in (0..10u32).rev() {
+            assert_eq!(cache.get(i), Some(format!("H{i}").as_str()));
+        }
+        assert_eq!(cache.get(10), None);
     }
 
     #[test]

@@ -178,7 +178,7 @@ fn validate_names_the_line_and_column_of_bad_json() {
     assert_eq!(r.status, 1, "{r:?}");
     assert_eq!(
         r.stderr,
-        "syntax-error.json: configuration is not valid JSON: trailing comma at line 3 column 43\n"
+        "syntax-error.json: configuration is not valid JSON: key must be a string at line 3 column 43\n"
     );
     let r = run_with_stdin(&["validate", "-"], Some("{\"services\": [}"));
     assert_eq!(r.status, 1, "{r:?}");

@@ -157,12 +157,22 @@ pub struct Backend {
 
 impl Backend {
     pub fn start(resource: &str) -> Backend {
+        Backend::start_with(resource, &["--echo-headers", "--log-requests"])
+    }
+
+    /// A revision that neither echoes nor logs requests, for load.
+    pub fn start_quiet(resource: &str) -> Backend {
+        Backend::start_with(resource, &[])
+    }
+
+    fn start_with(resource: &str, options: &[&str]) -> Backend {
         let port = free_port();
         let dir = scratch_dir(&format!("backend-{resource}"));
         let log = dir.join("requests.log");
         let mut child = Command::new(demo_backend())
             .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--resource", resource, "--echo-headers", "--log-requests"])
+            .args(["--resource", resource])
+            .args(options)
             .stdout(fs::File::create(&log).expect("backend log"))
             .stderr(Stdio::null())
             .spawn()

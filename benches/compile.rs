@@ -1,0 +1,118 @@
+//! Configuration compile time and memory: `compile` of 10,000 services with
+//! five targets each (and 1 and 100 for scale). Prints a Markdown table.
+//!
+//! Time: median of `ROUNDS` compiles of the same bytes. Memory: a counting
+//! global allocator records the bytes live after the compile (the table the
+//! filter keeps: what a configuration costs each Wasm VM) and the peak while
+//! compiling (parse tree plus table), both beside the JSON's size. Allocator
+//! bookkeeping (malloc headers, free lists) is not counted; Wasm's allocator
+//! has its own, similar overhead.
+//!
+//! `cargo bench --bench compile` (or `scripts/bench.sh`, which runs all).
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::time::Instant;
+
+use common::Features;
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+        PEAK.fetch_max(live, Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size >= layout.size() {
+            let live = LIVE.fetch_add(new_size - layout.size(), Relaxed) + new_size - layout.size();
+            PEAK.fetch_max(live, Relaxed);
+        } else {
+            LIVE.fetch_sub(layout.size() - new_size, Relaxed);
+        }
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const TARGET_MS: f64 = 50.0;
+const TARGET_MEMORY_RATIO: f64 = 2.0;
+
+fn mb(bytes: usize) -> String {
+    format!("{:.2} MB", bytes as f64 / 1e6)
+}
+
+fn main() {
+    // `cargo test --all-targets` runs this without `--bench`: a smoke run.
+    let rounds = if std::env::args().any(|a| a == "--bench") {
+        9
+    } else {
+        1
+    };
+    println!("### Configuration compile, in process (native, release build)\n");
+    println!(
+        "Median of {rounds} compiles; memory from a counting allocator. Targets at 10,000 services: at most {TARGET_MS} ms, retained memory at most {TARGET_MEMORY_RATIO}x the JSON.\n"
+    );
+    println!("| services | features | JSON | compile ms (median) | min | max | retained | retained / JSON | peak while compiling | vs target |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    for (n, features) in [
+        (1, Features::Plain),
+        (100, Features::Plain),
+        (10_000, Features::Plain),
+        (10_000, Features::RulesAndSticky),
+    ] {
+        let json = common::config(n, features).to_string().into_bytes();
+        let mut times = Vec::new();
+        let mut retained = 0;
+        let mut peak = 0;
+        for _ in 0..rounds {
+            let before = LIVE.load(Relaxed);
+            PEAK.store(before, Relaxed);
+            let start = Instant::now();
+            let table = knative_traffic::compile(&json).expect("generated configuration compiles");
+            times.push(start.elapsed().as_secs_f64() * 1e3);
+            retained = LIVE.load(Relaxed) - before;
+            peak = PEAK.load(Relaxed) - before;
+            drop(table);
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        let ratio = retained as f64 / json.len() as f64;
+        // The target is set for the plain configuration; the other row shows
+        // what rules and stickiness add.
+        let verdict = if n == 10_000 && features == Features::Plain {
+            match (median <= TARGET_MS, ratio <= TARGET_MEMORY_RATIO) {
+                (true, true) => "met",
+                (false, true) => "**time missed**",
+                (true, false) => "**memory missed**",
+                (false, false) => "**both missed**",
+            }
+        } else {
+            ""
+        };
+        let features = match features {
+            Features::Plain => "split and tags",
+            Features::RulesAndSticky => "+ rule and sticky header",
+        };
+        println!(
+            "| {n} | {features} | {} | {median:.2} | {:.2} | {:.2} | {} | {ratio:.2} | {} | {verdict} |",
+            mb(json.len()),
+            times[0],
+            times[times.len() - 1],
+            mb(retained),
+            mb(peak),
+        );
+    }
+}

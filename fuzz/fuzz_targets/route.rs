@@ -1,0 +1,80 @@
+//! Any request against a configuration with every feature: the input is
+//! split into an authority and header values; route must return, never
+//! panic, and a routed revision must belong to its service. libFuzzer's
+//! -timeout and -report_slow_units catch inputs that make a decision slow.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use knative_traffic::{compile, Decision, Request, RouteTable};
+use libfuzzer_sys::fuzz_target;
+use rand_core::SeedableRng;
+use rand_xorshift::XorShiftRng;
+
+const CONFIG: &str = r#"{
+  "domain": "example.com",
+  "routeResponseHeader": "x-route",
+  "services": [
+    {"name": "traffic-example", "namespace": "default",
+     "latestReadyRevisionName": "traffic-example-v3",
+     "traffic": [
+       {"tag": "v1", "revisionName": "traffic-example-v1", "percent": 80},
+       {"tag": "v2", "revisionName": "traffic-example-v2", "percent": 10},
+       {"tag": "v3", "revisionName": "traffic-example-v3", "percent": 10},
+       {"tag": "latest", "latestRevision": true, "percent": 0}],
+     "rules": [{"header": "wid", "prefix": "a", "tag": "v1"},
+               {"cookie": "beta", "exact": "yes", "tag": "v2"}],
+     "sticky": {"cookie": "kn", "setCookie": true},
+     "mirror": {"tag": "v3", "percent": 10}},
+    {"name": "a-b", "namespace": "x-y",
+     "traffic": [{"tag": "c-d", "revisionName": "a-b-1", "percent": 50},
+                 {"revisionName": "a-b-2", "percent": 50}],
+     "sticky": {"header": "x-user-id"},
+     "rollout": {"revisionName": "a-b-3", "start": "2026-11-25T16:00:00Z", "duration": "10m"},
+     "customDomains": ["www.example.org", "*.example.net"], "customDomainTags": true}
+  ]
+}"#;
+
+fn table() -> &'static RouteTable {
+    static TABLE: OnceLock<RouteTable> = OnceLock::new();
+    TABLE.get_or_init(|| compile(CONFIG.as_bytes()).expect("the fuzz configuration"))
+}
+
+struct Headers<'a>(Vec<&'a str>, u64);
+
+impl Request for Headers<'_> {
+    fn header(&self, name: &str) -> Option<String> {
+        let slot = match name {
+            "knative-serving-tag" => 0,
+            "cookie" => 1,
+            "wid" => 2,
+            "x-user-id" => 3,
+            _ => return None,
+        };
+        self.0.get(slot).map(|v| (*v).to_owned())
+    }
+    fn now_ms(&self) -> u64 {
+        self.1
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut parts = text.split('\n');
+    let authority = parts.next().unwrap_or_default();
+    let values: Vec<&str> = parts.collect();
+    let now = 1_764_086_400_000 + (data.len() as u64 % 1_000) * 1_000;
+    let mut rng = XorShiftRng::seed_from_u64(data.len() as u64);
+    let request = Headers(values, now);
+    if let Decision::Route(route) = table().route(authority, &request, &mut rng) {
+        assert!(route
+            .service
+            .destinations
+            .iter()
+            .any(|d| std::ptr::eq(d, route.destination)));
+        let _ = route.request_headers().count();
+        let _ = route.response_headers();
+    }
+});
