@@ -97,7 +97,8 @@ impl Drop for Backend {
 struct Envoy {
     port: u16,
     child: Child,
-    dir: PathBuf,
+    /// Its configuration and log, removed with it.
+    _dir: support::Scratch,
 }
 
 impl Envoy {
@@ -146,7 +147,11 @@ impl Envoy {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Envoy { port, child, dir }
+        Envoy {
+            port,
+            child,
+            _dir: dir,
+        }
     }
 
     /// utime + stime of every thread, in clock ticks.
@@ -175,7 +180,6 @@ impl Drop for Envoy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 

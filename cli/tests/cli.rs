@@ -63,7 +63,7 @@ fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> Run {
 
 /// A scratch file for an input made by a test, removed with its directory.
 struct Scratch {
-    dir: PathBuf,
+    _dir: support::Scratch,
     path: PathBuf,
 }
 
@@ -73,17 +73,11 @@ impl Scratch {
     }
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 fn scratch(name: &str, text: &str) -> Scratch {
     let dir = support::scratch_dir("cli");
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
-    Scratch { dir, path }
+    Scratch { _dir: dir, path }
 }
 
 // ---------------------------------------------------------------- help

@@ -61,7 +61,7 @@ fn the_tools_manifests_route_and_mirror_on_istios_envoy() {
         .expect("run knative-traffic");
     assert!(output.status.success(), "{output:?}");
     let documents = istio::documents(&String::from_utf8(output.stdout).unwrap());
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     let plugin = istio::only(&documents, "WasmPlugin");
     let gateway = istio::only(&documents, "Gateway");
     let virtual_services = istio::all(&documents, "VirtualService");

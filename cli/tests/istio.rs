@@ -68,7 +68,7 @@ fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
 
 /// A configuration written to a scratch file, removed on drop.
 struct Scratch {
-    dir: PathBuf,
+    _dir: support::Scratch,
     path: PathBuf,
 }
 
@@ -77,17 +77,11 @@ impl Scratch {
         let dir = support::scratch_dir("cli-istio");
         let path = dir.join(name);
         std::fs::write(&path, serde_json::to_string_pretty(config).unwrap()).unwrap();
-        Scratch { dir, path }
+        Scratch { _dir: dir, path }
     }
 
     fn path(&self) -> &str {
         self.path.to_str().unwrap()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -682,7 +682,7 @@ pub fn gateway_envoy(
             "clusters": clusters
         }
     });
-    Envoy::start(bin, EnvoyConfig(config))
+    Envoy::start(bin, EnvoyConfig(config)).hold(dir)
 }
 
 /// Writes an ECDS file holding `resources`.

@@ -108,8 +108,33 @@ pub fn free_port() -> u16 {
 
 static SCRATCH: AtomicU32 = AtomicU32::new(0);
 
-/// A fresh directory for one process's files, removed with it.
-pub fn scratch_dir(label: &str) -> PathBuf {
+/// A fresh directory for one test's or process's files, removed when dropped
+/// (kept when the test fails, for its logs).
+pub struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+pub fn scratch_dir(label: &str) -> Scratch {
     let n = SCRATCH.fetch_add(1, Ordering::SeqCst);
     let dir = std::env::temp_dir().join(format!(
         "knative-traffic-test-{}-{label}-{n}",
@@ -117,7 +142,7 @@ pub fn scratch_dir(label: &str) -> PathBuf {
     ));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    Scratch(dir)
 }
 
 fn wait_for_port(port: u16, what: &str, child: &mut Child, log: &Path) {
@@ -152,7 +177,7 @@ pub struct Backend {
     pub resource: String,
     child: Child,
     log: PathBuf,
-    dir: PathBuf,
+    dir: Scratch,
 }
 
 impl Backend {
@@ -232,7 +257,6 @@ impl Drop for Backend {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -389,7 +413,9 @@ pub struct Envoy {
     pub version: String,
     child: Child,
     log: PathBuf,
-    dir: PathBuf,
+    dir: Scratch,
+    /// Directories whose files Envoy reads while it runs (an ECDS file).
+    held: Vec<Scratch>,
 }
 
 impl Envoy {
@@ -445,6 +471,7 @@ impl Envoy {
             })
             .unwrap_or_default();
         Ok(Envoy {
+            held: Vec::new(),
             port,
             admin,
             version,
@@ -452,6 +479,12 @@ impl Envoy {
             log,
             dir,
         })
+    }
+
+    /// Keeps `dir` until this Envoy is stopped.
+    pub fn hold(mut self, dir: Scratch) -> Envoy {
+        self.held.push(dir);
+        self
     }
 
     pub fn log(&self) -> String {
@@ -490,9 +523,6 @@ impl Drop for Envoy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if !std::thread::panicking() {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
     }
 }
 
