@@ -547,14 +547,17 @@ fn main() {
         }
     }
 
-    // "envoy  version: HASH/1.40.0/Clean/RELEASE/BoringSSL": the number.
-    let version = Command::new(&bin)
+    // "PATH/envoy  version: HASH/1.40.0/Clean/RELEASE/BoringSSL": the number
+    // (the binary's path comes first and has slashes of its own).
+    let output = Command::new(&bin)
         .arg("--version")
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
-        .split('/')
+        .unwrap_or_default();
+    let version = output
+        .split("version: ")
         .nth(1)
+        .and_then(|v| v.split('/').nth(1))
         .map_or_else(|| "Envoy".to_owned(), |v| format!("Envoy {v}"));
     println!("### Envoy side by side\n");
     println!(
