@@ -5,24 +5,11 @@
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
-
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod tool;
 
 use serde_json::{json, Value};
 use support::assert_binomial;
-
-fn data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
-}
-
-#[derive(Debug)]
-struct Run {
-    status: i32,
-    stdout: String,
-    stderr: String,
-}
+use tool::{data, run, run_with_stdin, Run, ScratchFile};
 
 impl Run {
     fn stderr_lines(&self) -> Vec<&str> {
@@ -34,50 +21,8 @@ impl Run {
     }
 }
 
-/// Runs the tool in `tests/data` (so messages name files as given).
-fn run(args: &[&str]) -> Run {
-    run_with_stdin(args, None)
-}
-
-fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_knative-traffic"))
-        .args(args)
-        .current_dir(data())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run knative-traffic");
-    let mut input = child.stdin.take().unwrap();
-    input
-        .write_all(stdin.unwrap_or_default().as_bytes())
-        .unwrap();
-    drop(input);
-    let output = child.wait_with_output().unwrap();
-    Run {
-        status: output.status.code().expect("an exit status"),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
-}
-
-/// A scratch file for an input made by a test, removed with its directory.
-struct Scratch {
-    _dir: support::Scratch,
-    path: PathBuf,
-}
-
-impl Scratch {
-    fn to_str(&self) -> Option<&str> {
-        self.path.to_str()
-    }
-}
-
-fn scratch(name: &str, text: &str) -> Scratch {
-    let dir = support::scratch_dir("cli");
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    Scratch { _dir: dir, path }
+fn scratch(name: &str, text: &str) -> ScratchFile {
+    ScratchFile::new(name, text)
 }
 
 // ---------------------------------------------------------------- help
@@ -174,7 +119,7 @@ fn validate_names_the_line_and_column_of_bad_json() {
         r.stderr,
         "syntax-error.json: configuration is not valid JSON: key must be a string at line 3 column 43\n"
     );
-    let r = run_with_stdin(&["validate", "-"], Some("{\"services\": [}"));
+    let r = run_with_stdin(&["validate", "-"], "{\"services\": [}");
     assert_eq!(r.status, 1, "{r:?}");
     assert_eq!(
         r.stderr,
@@ -212,10 +157,10 @@ fn validate_checks_every_file_and_fails_if_any_fails() {
 #[test]
 fn validate_reads_standard_input() {
     let text = std::fs::read_to_string(data().join("seeds.json")).unwrap();
-    let r = run_with_stdin(&["validate", "-"], Some(&text));
+    let r = run_with_stdin(&["validate", "-"], &text);
     assert_eq!(r.status, 0, "{r:?}");
     assert_eq!(r.stdout, "<stdin>: ok (2 services, 5 revisions, 6 tags)\n");
-    let r = run_with_stdin(&["validate", "-"], Some(""));
+    let r = run_with_stdin(&["validate", "-"], "");
     assert_eq!(r.status, 1, "{r:?}");
     assert_eq!(
         r.stderr,
@@ -660,7 +605,7 @@ fn import_the_seeds_traffic_example() {
     // What it wrote is what the filter loads, and routes as the Service's
     // status.traffic says: each tag's URL reaches its revision.
     let config_file = scratch("traffic-example.config.json", &r.stdout);
-    let config = config_file.to_str().unwrap();
+    let config = config_file.arg();
     let v = run(&["validate", config]);
     assert_eq!(v.status, 0, "{v:?}");
     let ksvc: Value = serde_json::from_str(
@@ -718,7 +663,7 @@ fn import_a_list_of_services() {
     );
     // The same from standard input.
     let text = std::fs::read_to_string(data().join("ksvc-list.json")).unwrap();
-    let piped = run_with_stdin(&["import-knative", "-"], Some(&text));
+    let piped = run_with_stdin(&["import-knative", "-"], &text);
     assert_eq!(piped.status, 0, "{piped:?}");
     assert_eq!(piped.stdout, r.stdout);
 }
@@ -762,7 +707,7 @@ fn import_refuses_what_it_cannot_carry_over() {
 }
 
 /// The seed's traffic-example, edited by `edit`, as a scratch file.
-fn edited_traffic_example(edit: impl FnOnce(&mut Value)) -> Scratch {
+fn edited_traffic_example(edit: impl FnOnce(&mut Value)) -> ScratchFile {
     let text = std::fs::read_to_string(data().join("traffic-example.json")).unwrap();
     let mut ksvc: Value = serde_json::from_str(&text).unwrap();
     edit(&mut ksvc);
@@ -773,7 +718,7 @@ fn edited_traffic_example(edit: impl FnOnce(&mut Value)) -> Scratch {
 fn import_checks_the_result_with_the_filters_validation() {
     let scratch_file =
         edited_traffic_example(|ksvc| ksvc["spec"]["traffic"][1]["percent"] = json!(10));
-    let file = scratch_file.to_str().unwrap();
+    let file = scratch_file.arg();
     let r = run(&["import-knative", file]);
     assert_eq!(r.status, 1, "{r:?}");
     assert_eq!(r.stdout, "");
@@ -794,7 +739,7 @@ fn import_checks_the_result_with_the_filters_validation() {
         ]))
     ]});
     let file = scratch("clash.json", &list.to_string());
-    let r = run(&["import-knative", file.to_str().unwrap()]);
+    let r = run(&["import-knative", file.arg()]);
     assert_eq!(r.status, 1, "{r:?}");
     assert!(
         r.stderr.ends_with(": services[1] (c): host \"b-c.ns.svc.cluster.local\" is already claimed by services[0] (b-c)\n"),
@@ -824,7 +769,7 @@ fn import_edge_cases() {
     let mut ksvc = ksvc_shape("web", "shop", json!(null));
     ksvc["spec"].as_object_mut().unwrap().remove("traffic");
     let file = scratch("web.json", &ksvc.to_string());
-    let r = run(&["import-knative", file.to_str().unwrap()]);
+    let r = run(&["import-knative", file.arg()]);
     assert_eq!(r.status, 0, "{r:?}");
     assert_eq!(
         r.stdout_json()["services"][0]["traffic"],
@@ -837,7 +782,7 @@ fn import_edge_cases() {
         .unwrap()
         .remove("latestReadyRevisionName");
     let file = scratch("web.json", &ksvc.to_string());
-    let r = run(&["import-knative", file.to_str().unwrap()]);
+    let r = run(&["import-knative", file.arg()]);
     assert_eq!(r.status, 1, "{r:?}");
     assert!(r.stderr.ends_with(": shop/web: spec.traffic is empty (100% to the latest revision), but status.latestReadyRevisionName is missing: no revision is ready yet, and Knative programs no route until one is\n"), "{r:?}");
 
@@ -852,7 +797,7 @@ fn import_edge_cases() {
     let file = scratch("web.json", &ksvc.to_string());
     let r = run(&[
         "import-knative",
-        file.to_str().unwrap(),
+        file.arg(),
         "--cluster-template",
         "outbound|80||{revision}.{namespace}.svc.corp.internal",
     ]);
@@ -865,7 +810,7 @@ fn import_edge_cases() {
     );
     let r = run(&[
         "import-knative",
-        file.to_str().unwrap(),
+        file.arg(),
         "--cluster-template",
         "{revison}",
     ]);
@@ -879,7 +824,7 @@ fn import_edge_cases() {
         json!([{"configurationName": "web", "percent": 100}]),
     );
     let file = scratch("web.json", &ksvc.to_string());
-    let r = run(&["import-knative", file.to_str().unwrap()]);
+    let r = run(&["import-knative", file.arg()]);
     assert_eq!(r.status, 1, "{r:?}");
     assert!(r.stderr.ends_with(": shop/web: spec.traffic[0]: configurationName \"web\" is not supported: a Knative Service's traffic names a revisionName or the latestRevision (Knative refuses configurationName in a Service)\n"), "{r:?}");
 }
@@ -913,7 +858,7 @@ fn import_refuses_what_is_not_a_knative_service() {
     ];
     for (document, message) in cases {
         let file = scratch("doc.json", &document.to_string());
-        let r = run(&["import-knative", file.to_str().unwrap()]);
+        let r = run(&["import-knative", file.arg()]);
         assert_eq!(r.status, 1, "{r:?}");
         assert_eq!(r.stdout, "");
         assert!(r.stderr.ends_with(message), "{r:?}");
@@ -921,7 +866,7 @@ fn import_refuses_what_is_not_a_knative_service() {
 
     let r = run_with_stdin(
         &["import-knative", "-"],
-        Some("{\n  \"kind\": \"Service\"\n  \"x\": 1\n}"),
+        "{\n  \"kind\": \"Service\"\n  \"x\": 1\n}",
     );
     assert_eq!(r.status, 1, "{r:?}");
     assert_eq!(
@@ -930,7 +875,7 @@ fn import_refuses_what_is_not_a_knative_service() {
     );
     let r = run_with_stdin(
         &["import-knative", "-"],
-        Some("apiVersion: serving.knative.dev/v1\nkind: Service\n"),
+        "apiVersion: serving.knative.dev/v1\nkind: Service\n",
     );
     assert_eq!(r.status, 1, "{r:?}");
     assert_eq!(

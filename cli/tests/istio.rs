@@ -9,10 +9,9 @@
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
+mod tool;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 use knative_traffic::routing::REVISION_HEADER;
 use knative_traffic::{Decision, RouteTable};
@@ -20,17 +19,7 @@ use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 use serde_json::{json, Value};
 use support::istio;
-
-fn data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
-}
-
-#[derive(Debug)]
-struct Run {
-    status: i32,
-    stdout: String,
-    stderr: String,
-}
+use tool::{data, run, run_with_stdin, Run, ScratchFile};
 
 impl Run {
     /// The manifests written, after checking the run succeeded quietly.
@@ -41,47 +30,19 @@ impl Run {
     }
 }
 
-/// Runs the tool in `tests/data` (so messages name files as given).
-fn run(args: &[&str]) -> Run {
-    run_with_stdin(args, "")
-}
-
-fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_knative-traffic"))
-        .args(args)
-        .current_dir(data())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run knative-traffic");
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).unwrap();
-    drop(input);
-    let output = child.wait_with_output().unwrap();
-    Run {
-        status: output.status.code().expect("an exit status"),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
-}
-
-/// A configuration written to a scratch file, removed on drop.
-struct Scratch {
-    _dir: support::Scratch,
-    path: PathBuf,
-}
+/// A configuration written to a scratch file.
+struct Scratch(ScratchFile);
 
 impl Scratch {
     fn new(name: &str, config: &Value) -> Scratch {
-        let dir = support::scratch_dir("cli-istio");
-        let path = dir.join(name);
-        std::fs::write(&path, serde_json::to_string_pretty(config).unwrap()).unwrap();
-        Scratch { _dir: dir, path }
+        Scratch(ScratchFile::new(
+            name,
+            &serde_json::to_string_pretty(config).unwrap(),
+        ))
     }
 
     fn path(&self) -> &str {
-        self.path.to_str().unwrap()
+        self.0.arg()
     }
 }
 
