@@ -397,24 +397,7 @@ fn helloworld_go_behind_custom_domains_as_seed_003_section_3() {
             "helloworld-go.weimobb.com",
             "hello.weimoba.com",
         ] {
-            for (wid, revision) in [
-                ("a", "00001"),
-                ("a-17", "00001"),
-                ("b", "00002"),
-                ("b99", "00002"),
-            ] {
-                let r = envoy.get(host, "/", &[("wid", wid)]);
-                assert_eq!(
-                    r.revision(),
-                    Some(revision),
-                    "Envoy {v}: {host} wid {wid}: {r:?}"
-                );
-                assert_eq!(
-                    r.seen("knative-serving-revision"),
-                    Some(format!("helloworld-go-{revision}").as_str())
-                );
-                assert_eq!(r.seen("knative-serving-namespace"), Some("example"));
-            }
+            support::assert_seed_003_wid_routing(&envoy, host);
             // Without a wid the custom domain takes the split like the main host.
             let n = 400;
             let first = (0..n)

@@ -198,24 +198,7 @@ fn the_custom_domain_example_routes_by_wid_and_mirrors_through_istio() {
             "helloworld-go.weimob.com:80",
             "helloworld-go.example.example.com",
         ] {
-            for (wid, revision) in [
-                ("a", "00001"),
-                ("a-17", "00001"),
-                ("b", "00002"),
-                ("b99", "00002"),
-            ] {
-                let r = envoy.get(host, "/", &[("wid", wid)]);
-                assert_eq!(
-                    r.revision(),
-                    Some(revision),
-                    "Envoy {v}: {host} wid {wid}: {r:?}"
-                );
-                assert_eq!(
-                    r.seen("knative-serving-revision"),
-                    Some(format!("helloworld-go-{revision}").as_str())
-                );
-                assert_eq!(r.seen("knative-serving-namespace"), Some("example"));
-            }
+            support::assert_seed_003_wid_routing(&envoy, host);
         }
         for (tag, revision) in [("a", "00001"), ("b", "00002")] {
             let r = envoy.get(

@@ -623,6 +623,31 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
+/// Seed 003 §3 at `host`: `wid` starting with a reaches helloworld-go-00001
+/// (tag a), with b helloworld-go-00002 (tag b), and the revision saw its own
+/// Knative-Serving-* headers.
+pub fn assert_seed_003_wid_routing(envoy: &Envoy, host: &str) {
+    let v = &envoy.version;
+    for (wid, revision) in [
+        ("a", "00001"),
+        ("a-17", "00001"),
+        ("b", "00002"),
+        ("b99", "00002"),
+    ] {
+        let r = envoy.get(host, "/", &[("wid", wid)]);
+        assert_eq!(
+            r.revision(),
+            Some(revision),
+            "Envoy {v}: {host} wid {wid}: {r:?}"
+        );
+        assert_eq!(
+            r.seen("knative-serving-revision"),
+            Some(format!("helloworld-go-{revision}").as_str())
+        );
+        assert_eq!(r.seen("knative-serving-namespace"), Some("example"));
+    }
+}
+
 /// Asserts that `count` of `n` draws with probability `p` is within four
 /// standard deviations of n·p (exact for p = 0 and p = 1). For a correct
 /// filter a false failure has probability about 6e-5 per assertion.
