@@ -46,9 +46,9 @@ pub fn parse(json: &[u8]) -> Result<Document, ConfigErrors> {
     serde_json::from_slice::<Document>(json).map_err(|error| locate(json, error))
 }
 
-/// The parts of a document [`locate`] looks into, left unparsed; every other
-/// field is skipped. Reading these instead of a `serde_json::Value` tree
-/// keeps a second instance of every `Deserialize` impl out of the module
+/// The `services` list of a document, left unparsed; every other field is
+/// skipped. Reading parts as [`RawValue`]s instead of a `serde_json::Value`
+/// tree keeps a second instance of every `Deserialize` impl out of the module
 /// (37 KB of Wasm).
 #[derive(Deserialize)]
 struct DocumentParts<'a> {
@@ -60,8 +60,6 @@ struct DocumentParts<'a> {
 struct ServiceParts<'a> {
     #[serde(borrow, default)]
     name: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    traffic: Option<&'a RawValue>,
 }
 
 /// The elements of a JSON array, unparsed; `None` if it is not an array.
@@ -69,20 +67,96 @@ fn elements(raw: Option<&RawValue>) -> Option<Vec<&RawValue>> {
     serde_json::from_slice(raw?.get().as_bytes()).ok()
 }
 
-/// A typed parse of one part of the document: its error, without the
-/// position (which is within the part, not the document).
-fn part_error<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Option<String> {
-    let error = serde_json::from_slice::<T>(raw.get().as_bytes()).err()?;
-    let text = error.to_string();
-    let position = format!(" at line {} column {}", error.line(), error.column());
-    Some(
-        text.strip_suffix(&position)
-            .map_or(text.clone(), str::to_owned),
-    )
+/// A serde error's message without its position, and the byte offset in
+/// `text` that the position points at (the last byte serde read).
+fn split_position(text: &str, error: &serde_json::Error) -> (String, usize) {
+    let message = error.to_string();
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    let mut message = message
+        .strip_suffix(&suffix)
+        .map_or(message.clone(), str::to_owned);
+    // serde names the Rust type where a JSON object was expected.
+    if let Some(start) = message.find("expected struct ") {
+        message.truncate(start);
+        message.push_str("expected an object");
+    }
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(error.line().saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (message, (line_start + error.column()).saturating_sub(1))
+}
+
+/// Where `inner` starts within `outer`, if it is a part of it.
+fn offset_within(outer: &str, inner: &str) -> Option<usize> {
+    let offset = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    (offset + inner.len() <= outer.len()).then_some(offset)
+}
+
+/// Deep enough for every field of the document's schema; bounds the walk
+/// over a hostile, deeply nested document.
+const MAX_PATH_DEPTH: usize = 8;
+
+/// The path (`traffic[1].percent`) of the innermost value of the JSON `text`
+/// that holds byte `offset`: the field a serde error at that offset is about.
+/// Empty when the offset is in `text`'s own value (a missing or unknown field
+/// of an object is reported at the object).
+fn path_at(text: &str, offset: usize) -> String {
+    let mut path = String::new();
+    let mut value = text;
+    let mut offset = offset;
+    for _ in 0..MAX_PATH_DEPTH {
+        let children: Vec<(String, &RawValue)> = match value.as_bytes().first() {
+            Some(b'{') => serde_json::from_slice::<std::collections::BTreeMap<String, &RawValue>>(
+                value.as_bytes(),
+            )
+            .map(|fields| fields.into_iter().collect())
+            .unwrap_or_default(),
+            Some(b'[') => serde_json::from_slice::<Vec<&RawValue>>(value.as_bytes())
+                .map(|items| {
+                    items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, item)| (format!("[{i}]"), item))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let Some((key, child, start)) = children.into_iter().find_map(|(key, child)| {
+            let start = offset_within(value, child.get())?;
+            // serde reports a value of the wrong kind of container at the
+            // byte before it (it peeked at the bracket without reading it).
+            (start <= offset + 1 && offset < start + child.get().len())
+                .then_some((key, child, start))
+        }) else {
+            break;
+        };
+        if !(path.is_empty() || key.starts_with('[')) {
+            path.push('.');
+        }
+        path.push_str(&key);
+        let Some(inner) = offset.checked_sub(start) else {
+            break;
+        };
+        value = child.get();
+        offset = inner;
+    }
+    path
+}
+
+/// `path: message`, or the message alone for an empty path.
+fn at_path(path: &str, message: String) -> String {
+    if path.is_empty() {
+        message
+    } else {
+        format!("{path}: {message}")
+    }
 }
 
 /// Re-reads a document that failed the typed parse to say which service and
-/// traffic target the error is in.
+/// which field each error is in (serde's own messages name neither).
 fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
     let document = match serde_json::from_slice::<&RawValue>(json) {
         Ok(document) => document,
@@ -92,47 +166,53 @@ fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
             )))
         }
     };
-    let text = document.get().trim_start();
+    let text = document.get();
     if !text.starts_with('{') {
         return ConfigErrors::one(ConfigError::document(format!(
             "configuration must be a JSON object with a \"services\" list, got {}",
             kind(text)
         )));
     }
+    // Each service on its own, so that every bad service is reported.
     let services = serde_json::from_slice::<DocumentParts>(text.as_bytes())
         .ok()
         .and_then(|parts| elements(parts.services));
-    let errors: Vec<ConfigError> = services
+    let mut errors: Vec<ConfigError> = services
         .into_iter()
         .flatten()
         .enumerate()
         .filter_map(|(index, service)| {
-            let typed = part_error::<ServiceSpec>(service)?;
-            let parts = serde_json::from_slice::<ServiceParts>(service.get().as_bytes()).ok();
-            let name = parts
-                .as_ref()
+            let service = service.get();
+            let error = serde_json::from_slice::<ServiceSpec>(service.as_bytes()).err()?;
+            let (message, offset) = split_position(service, &error);
+            let name = serde_json::from_slice::<ServiceParts>(service.as_bytes())
+                .ok()
                 .and_then(|p| p.name)
                 .and_then(|n| serde_json::from_slice::<String>(n.get().as_bytes()).ok());
-            let in_target = elements(parts.and_then(|p| p.traffic))
-                .into_iter()
-                .flatten()
-                .enumerate()
-                .find_map(|(j, target)| {
-                    let e = part_error::<TrafficTarget>(target)?;
-                    Some(format!("traffic[{j}]: {e}"))
-                });
             Some(ConfigError::service(
                 index,
                 name.as_deref(),
-                in_target.unwrap_or(typed),
+                at_path(&path_at(service, offset), message),
             ))
         })
         .collect();
-    if errors.is_empty() {
-        ConfigErrors::one(ConfigError::document(format!("configuration: {error}")))
-    } else {
-        ConfigErrors(errors)
+    // An error outside the services (the typed parse stops at the first).
+    // `json` holds `text`, which the parse above borrowed from it.
+    let whole = std::str::from_utf8(json).unwrap_or(text);
+    let (message, offset) = split_position(whole, &error);
+    let path = offset_within(whole, text)
+        .and_then(|start| offset.checked_sub(start))
+        .map(|offset| path_at(text, offset))
+        .unwrap_or_default();
+    if errors.is_empty() || !path.starts_with("services") {
+        let message = if path.is_empty() {
+            format!("configuration: {error}")
+        } else {
+            format!("{path}: {message}")
+        };
+        errors.insert(0, ConfigError::document(message));
     }
+    ConfigErrors(errors)
 }
 
 /// What a JSON value is, from its first character.
@@ -599,9 +679,11 @@ fn compile_traffic<'s>(
             }
             (true, None) => {
                 if latest_ready.is_none() {
-                    checks.fail(format!(
-                        "traffic[{j}]: follows the latest revision, but latestReadyRevisionName is not set"
-                    ));
+                    checks.fail(if spec.traffic.is_empty() {
+                        "traffic: none given, which sends 100% to the latest revision, but latestReadyRevisionName is not set".to_owned()
+                    } else {
+                        format!("traffic[{j}]: follows the latest revision, but latestReadyRevisionName is not set")
+                    });
                 }
                 latest_ready
             }
@@ -620,7 +702,8 @@ fn compile_traffic<'s>(
         if let Some(destination) = destination {
             traffic.percents.push((destination, percent));
         }
-        if let Some(tag) = target.tag.as_deref() {
+        // Knative's validation skips an empty tag: the target is untagged.
+        if let Some(tag) = target.tag.as_deref().filter(|t| !t.is_empty()) {
             if !is_dns1035_label(tag) {
                 checks.fail(format!("traffic[{j}]: tag {tag:?} is not {DNS1035}"));
             } else if let Some((_, first)) = first_use.iter().find(|(t, _)| *t == tag) {
@@ -933,14 +1016,25 @@ fn register_hosts(
 ) {
     let domain = spec.domain.as_deref().unwrap_or(defaults.domain);
     let id = u32::try_from(index).unwrap_or(u32::MAX);
-    let labels = std::iter::once((service.name.to_string(), None)).chain(
-        service
-            .tags
+    // Each host with the field it comes from, for the error message.
+    let labels = std::iter::once((
+        service.name.to_string(),
+        None,
+        format!("name {:?}", spec.name),
+    ))
+    .chain(service.tags.iter().enumerate().map(|(t, tag)| {
+        let target = spec
+            .traffic
             .iter()
-            .enumerate()
-            .map(|(t, tag)| (format!("{}-{}", tag.name, service.name), Some(t as u32))),
-    );
-    for (label, tag) in labels {
+            .position(|target| target.tag.as_deref() == Some(&*tag.name))
+            .unwrap_or_default();
+        (
+            format!("{}-{}", tag.name, service.name),
+            Some(t as u32),
+            format!("traffic[{target}].tag {:?}", tag.name),
+        )
+    }));
+    for (label, tag, origin) in labels {
         if let Err(clash) = hosts.add(
             &service.namespace,
             domain,
@@ -952,7 +1046,7 @@ fn register_hosts(
             let holder = clash.holder as usize;
             let holder_name = all.get(holder).map_or("?", |s| s.name.as_str());
             report(format!(
-                "host {:?} is already claimed by services[{holder}] ({holder_name})",
+                "{origin}: host {:?} is already claimed by services[{holder}] ({holder_name})",
                 clash.host
             ));
         }

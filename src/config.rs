@@ -212,7 +212,7 @@ struct PercentVisitor;
 impl PercentVisitor {
     fn out_of_range<E: de::Error>(shown: impl fmt::Display) -> E {
         E::custom(format_args!(
-            "percent must be an integer from 0 to 100, got {shown}"
+            "must be an integer from 0 to 100, got {shown}"
         ))
     }
 }
@@ -267,19 +267,19 @@ mod tests {
     fn percent_refuses_fractions_negatives_strings_and_overflow() {
         assert_eq!(
             percent("12.5").unwrap_err(),
-            "percent must be an integer from 0 to 100, got 12.5"
+            "must be an integer from 0 to 100, got 12.5"
         );
         assert_eq!(
             percent("-5").unwrap_err(),
-            "percent must be an integer from 0 to 100, got -5"
+            "must be an integer from 0 to 100, got -5"
         );
         assert_eq!(
             percent("101").unwrap_err(),
-            "percent must be an integer from 0 to 100, got 101"
+            "must be an integer from 0 to 100, got 101"
         );
         assert_eq!(
             percent("18446744073709551616").unwrap_err(),
-            "percent must be an integer from 0 to 100, got 18446744073709552000"
+            "must be an integer from 0 to 100, got 18446744073709552000"
         );
         assert!(percent("\"80\"")
             .unwrap_err()

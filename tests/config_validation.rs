@@ -63,18 +63,9 @@ fn a_missing_percent_is_zero() {
 #[test]
 fn percent_must_be_an_integer_from_0_to_100() {
     for (bad, shown) in [
-        (
-            json!(120),
-            "percent must be an integer from 0 to 100, got 120",
-        ),
-        (
-            json!(-5),
-            "percent must be an integer from 0 to 100, got -5",
-        ),
-        (
-            json!(12.5),
-            "percent must be an integer from 0 to 100, got 12.5",
-        ),
+        (json!(120), "must be an integer from 0 to 100, got 120"),
+        (json!(-5), "must be an integer from 0 to 100, got -5"),
+        (json!(12.5), "must be an integer from 0 to 100, got 12.5"),
         (
             json!("80"),
             "invalid type: string \"80\", expected an integer percent from 0 to 100",
@@ -87,7 +78,7 @@ fn percent_must_be_an_integer_from_0_to_100() {
         assert_eq!(
             errors(&config),
             [format!(
-                "services[0] (traffic-example): traffic[1]: {shown}"
+                "services[0] (traffic-example): traffic[1].percent: {shown}"
             )]
         );
     }
@@ -95,7 +86,7 @@ fn percent_must_be_an_integer_from_0_to_100() {
 
 #[test]
 fn tags_must_be_dns1035_labels() {
-    for tag in ["V1", "1v", "v_1", "v1-", ""] {
+    for tag in ["V1", "1v", "v_1", "v1-"] {
         let config = service(json!([
             {"tag": tag, "revisionName": "traffic-example-v1", "percent": 100}
         ]));
@@ -107,6 +98,13 @@ fn tags_must_be_dns1035_labels() {
             )]
         );
     }
+    // Knative skips an empty tag: the target is untagged, and no tag host exists.
+    let config = service(json!([
+        {"tag": "", "revisionName": "traffic-example-v1", "percent": 100}
+    ]));
+    assert_eq!(errors(&config), Vec::<String>::new());
+    let table = compile(config.to_string().as_bytes()).unwrap();
+    assert_eq!(table.services()[0].tags().count(), 0);
 }
 
 #[test]
@@ -169,7 +167,7 @@ fn latest_revision_needs_a_latest_ready_revision() {
     let config = json!({"services": [{"name": "web", "namespace": "default"}]});
     assert_eq!(
         errors(&config),
-        ["services[0] (web): traffic[0]: follows the latest revision, but latestReadyRevisionName is not set"]
+        ["services[0] (web): traffic: none given, which sends 100% to the latest revision, but latestReadyRevisionName is not set"]
     );
     let config = json!({"services": [{
         "name": "web", "namespace": "default", "latestReadyRevisionName": "web-00001"
@@ -204,7 +202,7 @@ fn two_services_cannot_claim_one_host() {
     ]});
     assert_eq!(
         errors(&config),
-        ["services[1] (c): host \"b-c.ns.svc.cluster.local\" is already claimed by services[0] (b-c)"]
+        ["services[1] (c): traffic[0].tag \"b\": host \"b-c.ns.svc.cluster.local\" is already claimed by services[0] (b-c)"]
     );
     // The same service twice.
     let twice = json!({"name": "web", "namespace": "ns",
@@ -212,7 +210,7 @@ fn two_services_cannot_claim_one_host() {
     let config = json!({"services": [twice, twice]});
     assert_eq!(
         errors(&config),
-        ["services[1] (web): host \"web.ns.svc.cluster.local\" is already claimed by services[0] (web)"]
+        ["services[1] (web): name \"web\": host \"web.ns.svc.cluster.local\" is already claimed by services[0] (web)"]
     );
 }
 
@@ -285,6 +283,53 @@ fn unknown_fields_are_refused_where_they_are() {
     assert!(
         e[0].starts_with("configuration: unknown field `service`"),
         "{e:?}"
+    );
+}
+
+#[test]
+fn a_value_of_the_wrong_type_is_reported_at_its_field() {
+    let config = service(json!([{"tag": 5, "revisionName": "traffic-example-v1", "percent": 100}]));
+    assert_eq!(
+        errors(&config),
+        ["services[0] (traffic-example): traffic[0].tag: invalid type: integer `5`, expected a string"]
+    );
+    let config = json!({"services": [
+        {"name": "web", "namespace": "ns", "domain": 5,
+         "traffic": [{"revisionName": "web-1", "percent": 100}]},
+        {"name": "api", "namespace": "ns", "sticky": {"cookie": ["a"]},
+         "traffic": [{"revisionName": "api-1", "percent": 100}]},
+        {"name": "db", "namespace": "ns", "clusters": {"db-1": 7},
+         "traffic": {"revisionName": "db-1", "percent": 100}}
+    ]});
+    assert_eq!(
+        errors(&config),
+        [
+            "services[0] (web): domain: invalid type: integer `5`, expected a string",
+            "services[1] (api): sticky.cookie: invalid type: sequence, expected a string",
+            "services[2] (db): clusters.db-1: invalid type: integer `7`, expected a string",
+        ]
+    );
+    let config = json!({"clusterHeader": 5, "services": []});
+    assert_eq!(
+        errors(&config),
+        ["clusterHeader: invalid type: integer `5`, expected a string"]
+    );
+    // A bad top-level field is reported beside the bad services.
+    let config = json!({"services": [{"name": 5}], "metrics": "yes"});
+    assert_eq!(
+        errors(&config),
+        [
+            "metrics: invalid type: string \"yes\", expected a boolean",
+            "services[0]: name: invalid type: integer `5`, expected a string",
+        ]
+    );
+    assert_eq!(
+        errors(&json!({"services": {}})),
+        ["services: invalid type: map, expected a sequence"]
+    );
+    assert_eq!(
+        errors(&json!({"services": [5]})),
+        ["services[0]: invalid type: integer `5`, expected an object"]
     );
 }
 

@@ -421,7 +421,7 @@ fn empty_huge_and_deep_documents_are_refused_or_accepted_whole() {
     };
     assert_eq!(
         message(deep("").as_bytes()),
-        "services[0] (web): invalid type: sequence, expected a string"
+        "services[0] (web): namespace: invalid type: sequence, expected a string"
     );
     assert_eq!(
         message(deep("{").as_bytes()),
@@ -456,13 +456,13 @@ fn empty_huge_and_deep_documents_are_refused_or_accepted_whole() {
 #[test]
 fn percents_must_be_integers_from_0_to_100() {
     for (percent, error) in [
-        ("12.5", "percent must be an integer from 0 to 100, got 12.5"),
-        ("-5", "percent must be an integer from 0 to 100, got -5"),
+        ("12.5", "must be an integer from 0 to 100, got 12.5"),
+        ("-5", "must be an integer from 0 to 100, got -5"),
         (
             "\"80\"",
             "invalid type: string \"80\", expected an integer percent from 0 to 100",
         ),
-        ("1e3", "percent must be an integer from 0 to 100, got 1000"),
+        ("1e3", "must be an integer from 0 to 100, got 1000"),
         // null is an absent percent, which is 0 (Knative's rule).
         ("null", "traffic percents sum to 0, want 100"),
     ] {
@@ -476,7 +476,7 @@ fn percents_must_be_integers_from_0_to_100() {
             if error.starts_with("traffic percents") {
                 format!("services[0] (web): {error}")
             } else {
-                format!("services[0] (web): traffic[0]: {error}")
+                format!("services[0] (web): traffic[0].percent: {error}")
             },
             "percent {percent}"
         );

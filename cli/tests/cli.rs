@@ -742,7 +742,7 @@ fn import_checks_the_result_with_the_filters_validation() {
     let r = run(&["import-knative", file.arg()]);
     assert_eq!(r.status, 1, "{r:?}");
     assert!(
-        r.stderr.ends_with(": services[1] (c): host \"b-c.ns.svc.cluster.local\" is already claimed by services[0] (b-c)\n"),
+        r.stderr.ends_with(": services[1] (c): traffic[1].tag \"b\": host \"b-c.ns.svc.cluster.local\" is already claimed by services[0] (b-c)\n"),
         "{r:?}"
     );
 }
