@@ -1003,6 +1003,58 @@ fn set(flags: &mut [bool], index: DestinationId) {
     }
 }
 
+/// The host label of a tag: `{tag}-{name}` (Knative's default tag template).
+pub fn tag_label(tag: &str, name: &str) -> String {
+    format!("{tag}-{name}")
+}
+
+/// The tag host of a custom domain: the tag label on its first label
+/// (`a-www.example.com` for tag `a` of `www.example.com`).
+pub fn custom_domain_tag_host(tag: &str, host: &str) -> String {
+    match host.split_once('.') {
+        Some((first, rest)) => format!("{}.{rest}", tag_label(tag, first)),
+        None => tag_label(tag, host),
+    }
+}
+
+/// The hosts a service is served at from outside the cluster, as the
+/// configuration asks: `{name}.{namespace}.{domain}`, its tag hosts (in
+/// `traffic` order), its custom domains, and with `customDomainTags` the tag
+/// hosts of its exact custom domains. The cluster-local forms are left out.
+/// For tools that write gateway manifests; the filter's own host table is
+/// built by the same rules.
+pub fn public_hosts(document: &Document, spec: &ServiceSpec) -> Vec<String> {
+    let domain = spec
+        .domain
+        .as_deref()
+        .or(document.domain.as_deref())
+        .unwrap_or(DEFAULT_DOMAIN);
+    let mut tags: Vec<&str> = Vec::new();
+    for tag in spec.traffic.iter().filter_map(|t| t.tag.as_deref()) {
+        if !tag.is_empty() && !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    let mut hosts = vec![format!("{}.{}.{domain}", spec.name, spec.namespace)];
+    hosts.extend(
+        tags.iter()
+            .map(|tag| format!("{}.{}.{domain}", tag_label(tag, &spec.name), spec.namespace)),
+    );
+    hosts.extend(spec.custom_domains.iter().cloned());
+    if spec.custom_domain_tags.unwrap_or(false) {
+        for custom in spec.custom_domains.iter().filter(|d| !d.starts_with("*.")) {
+            hosts.extend(tags.iter().map(|tag| custom_domain_tag_host(tag, custom)));
+        }
+    }
+    let mut unique: Vec<String> = Vec::with_capacity(hosts.len());
+    for host in hosts {
+        if !unique.contains(&host) {
+            unique.push(host);
+        }
+    }
+    unique
+}
+
 /// Adds a service's host and its tags' hosts to the table, reporting hosts
 /// another service already holds.
 fn register_hosts(
@@ -1029,7 +1081,7 @@ fn register_hosts(
             .position(|target| target.tag.as_deref() == Some(&*tag.name))
             .unwrap_or_default();
         (
-            format!("{}-{}", tag.name, service.name),
+            tag_label(&tag.name, &service.name),
             Some(t as u32),
             format!("traffic[{target}].tag {:?}", tag.name),
         )
@@ -1105,9 +1157,9 @@ fn register_custom_domains(
         if !with_tags {
             continue;
         }
-        let (first, rest) = host.split_once('.').unwrap_or((host, ""));
         for (t, tag) in service.tags.iter().enumerate() {
-            let label = format!("{}-{first}", tag.name);
+            let tag_host = custom_domain_tag_host(&tag.name, host);
+            let label = tag_host.split('.').next().unwrap_or_default();
             if label.len() > 63 {
                 report(format!(
                     "{field}: tag {:?} makes the host label {label:?} longer than a DNS label's 63 characters",
@@ -1115,11 +1167,6 @@ fn register_custom_domains(
                 ));
                 continue;
             }
-            let tag_host = if rest.is_empty() {
-                label
-            } else {
-                format!("{label}.{rest}")
-            };
             let tag_id = u32::try_from(t).unwrap_or(u32::MAX);
             if let Err(c) = hosts.add_custom(&tag_host, id, Some(tag_id)) {
                 report(format!("{field}: {}", clash("tag host", c)));

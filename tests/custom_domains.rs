@@ -211,3 +211,36 @@ fn malformed_custom_domains() {
         ]
     );
 }
+
+#[test]
+fn public_hosts_are_the_hosts_the_filter_routes() {
+    let config = helloworld(json!({
+        "customDomains": ["helloworld-go.weimob.com", "*.weimoba.com"],
+        "customDomainTags": true
+    }));
+    let document: knative_traffic::config::Document =
+        serde_json::from_value(config.clone()).unwrap();
+    let hosts = knative_traffic::compile::public_hosts(&document, &document.services[0]);
+    assert_eq!(
+        hosts,
+        [
+            "helloworld-go.example.example.com",
+            "a-helloworld-go.example.example.com",
+            "b-helloworld-go.example.example.com",
+            "helloworld-go.weimob.com",
+            "*.weimoba.com",
+            "a-helloworld-go.weimob.com",
+            "b-helloworld-go.weimob.com",
+        ]
+    );
+    // Each of them (a wildcard through one of its names) reaches the service.
+    let table = table(config);
+    let mut rng = XorShiftRng::seed_from_u64(1);
+    for host in &hosts {
+        let host = host.replace("*.", "any.");
+        match table.route(&host, &req(&[]), &mut rng) {
+            Decision::Route(route) => assert_eq!(&*route.service.name, "helloworld-go", "{host}"),
+            other => panic!("{host}: {other:?}"),
+        }
+    }
+}

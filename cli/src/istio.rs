@@ -18,8 +18,9 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use knative_traffic::compile::public_hosts;
 use knative_traffic::config::{
-    Document, ServiceSpec, DEFAULT_CLUSTER_DOMAIN, DEFAULT_DOMAIN, DEFAULT_MIRROR_HEADER,
+    Document, ServiceSpec, DEFAULT_CLUSTER_DOMAIN, DEFAULT_MIRROR_HEADER,
 };
 use knative_traffic::hosts::{is_dns1035_label, is_dns1123_label, is_dns_name};
 use knative_traffic::routing::{Destination, Service, REVISION_HEADER};
@@ -470,42 +471,6 @@ fn push_unique(list: &mut Vec<String>, item: &str) {
     }
 }
 
-/// A service's hosts, as the filter serves them at the gateway: its host and
-/// tag hosts on its domain, its custom domains, and with `customDomainTags`
-/// the tag hosts of its exact custom domains. Tags in `traffic` order.
-fn hosts(document: &Document, spec: &ServiceSpec) -> Vec<String> {
-    let domain = spec
-        .domain
-        .as_deref()
-        .or(document.domain.as_deref())
-        .unwrap_or(DEFAULT_DOMAIN);
-    let tags: Vec<&str> = spec
-        .traffic
-        .iter()
-        .filter_map(|t| t.tag.as_deref())
-        .collect();
-    let host = format!("{}.{}.{domain}", spec.name, spec.namespace);
-    let mut hosts = vec![host.clone()];
-    for tag in &tags {
-        push_unique(&mut hosts, &format!("{tag}-{host}"));
-    }
-    for custom in &spec.custom_domains {
-        push_unique(&mut hosts, custom);
-    }
-    if spec.custom_domain_tags.unwrap_or(false) {
-        for custom in spec.custom_domains.iter().filter(|d| !d.starts_with("*.")) {
-            for tag in &tags {
-                let tag_host = match custom.split_once('.') {
-                    Some((first, rest)) => format!("{tag}-{first}.{rest}"),
-                    None => format!("{tag}-{custom}"),
-                };
-                push_unique(&mut hosts, &tag_host);
-            }
-        }
-    }
-    hosts
-}
-
 /// A service's VirtualService and the comment above it, or what stops it.
 fn virtual_service(
     args: &Args,
@@ -609,7 +574,7 @@ fn virtual_service(
         },
         spec: VirtualServiceSpec {
             gateways: vec![args.gateway.reference()],
-            hosts: hosts(document, spec),
+            hosts: public_hosts(document, spec),
             http,
         },
     };
