@@ -18,7 +18,7 @@ use crate::hosts::{
 };
 use crate::metrics::NO_SLOT;
 use crate::mirror::Mirror;
-use crate::request::Source;
+use crate::request::{Source, COOKIE};
 use crate::rollout::{default_steps, parse_duration, parse_instant, Rollout};
 use crate::routing::{
     Destination, HeaderNames, Reason, RouteTable, Service, Tag, DEFAULT_ROUTE_HEADER,
@@ -699,7 +699,7 @@ fn compile_rules(
                 slot: headers.slot(&header.to_ascii_lowercase()),
             }),
             (None, Some(cookie)) if is_header_name(cookie) => Some(Source::Cookie {
-                slot: headers.slot("cookie"),
+                slot: headers.slot(COOKIE),
                 name: cookie.as_str().into(),
             }),
             (Some(name), None) | (None, Some(name)) => {
@@ -757,7 +757,7 @@ fn compile_sticky(
 ) -> Option<Sticky> {
     let source = match (&spec.cookie, &spec.header) {
         (Some(cookie), None) if is_header_name(cookie) => Source::Cookie {
-            slot: headers.slot("cookie"),
+            slot: headers.slot(COOKIE),
             name: cookie.as_str().into(),
         },
         (None, Some(header)) if is_header_name(header) => Source::Header {

@@ -18,7 +18,7 @@ use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 
 use crate::metrics::{CONFIG_ACCEPTED, CONFIG_REJECTED};
-use crate::request::Request;
+use crate::request::{join_cookie_headers, Request, COOKIE};
 use crate::routing::{Decision, RouteTable};
 
 proxy_wasm::main! {{
@@ -152,7 +152,11 @@ struct HostHeaders;
 
 impl Request for HostHeaders {
     fn header(&self, name: &str) -> Option<String> {
-        request_header(name)
+        if name == COOKIE {
+            request_cookies()
+        } else {
+            request_header(name)
+        }
     }
 
     fn now_ms(&self) -> u64 {
@@ -164,10 +168,30 @@ impl Request for HostHeaders {
 }
 
 fn request_header(name: &str) -> Option<String> {
-    let bytes = hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
+    String::from_utf8(request_header_bytes(name)?).ok()
+}
+
+/// Every `Cookie` header of the request, joined. A host call for one value
+/// returns only the first, so a request that has a cookie header pays for
+/// reading the whole map; one without any pays for a single lookup. Envoy's
+/// codecs only accept token header names, so the map's names are ASCII as
+/// `get_map_bytes` needs; values are taken as bytes and one that is not
+/// UTF-8 is left out, as a single such header would read as absent.
+fn request_cookies() -> Option<String> {
+    request_header_bytes(COOKIE)?;
+    let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).ok()?;
+    join_cookie_headers(
+        headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case(COOKIE))
+            .filter_map(|(_, value)| std::str::from_utf8(value).ok()),
+    )
+}
+
+fn request_header_bytes(name: &str) -> Option<Vec<u8>> {
+    hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
         .ok()
-        .flatten()?;
-    String::from_utf8(bytes).ok()
+        .flatten()
 }
 
 fn set_request_header(name: &str, value: Option<&str>) {

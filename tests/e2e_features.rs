@@ -91,6 +91,21 @@ fn sticky_cookies_keep_a_client_on_one_revision() {
                 );
                 assert_eq!(r.seen("knative-serving-default-route"), Some("true"));
             }
+            // The key in a second Cookie header (HTTP/1.1, one line each).
+            let r = envoy.get(
+                HELLOWORLD,
+                "/",
+                &[("cookie", "theme=dark"), ("cookie", pair)],
+            );
+            assert_eq!(
+                (r.revision(), r.header("set-cookie")),
+                (Some(revision.as_str()), None),
+                "Envoy {v}: client {client}'s key in a second Cookie header"
+            );
+            assert_eq!(
+                r.header("x-knative-route"),
+                Some(format!("revision=helloworld-go-{revision}; reason=sticky").as_str())
+            );
             let other = if revision == "00001" { "b" } else { "a" };
             let r = envoy.get(
                 HELLOWORLD,
@@ -170,6 +185,68 @@ fn header_rules_route_like_seed_003() {
         }
         let drawn = envoy.get(HELLOWORLD, "/", &[("wid", "c")]);
         assert_eq!(drawn.seen("knative-serving-default-route"), Some("true"));
+    }
+}
+
+/// Request headers, and the revision a rule sends them to (`None`: no rule
+/// matches, the split draws).
+type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+
+/// Header and cookie rules by exact value and by presence, as Envoy hands
+/// the headers over. Over HTTP/1.1 a client may send several `Cookie`
+/// headers (the harness speaks HTTP/1.1, one line per header given): a
+/// cookie in a later one counts as one in the first.
+#[test]
+fn header_and_cookie_rules_match_exactly_and_by_presence() {
+    let backends = Helloworld::start();
+    let config = helloworld(json!({"rules": [
+        {"header": "x-canary", "exact": "on", "tag": "b"},
+        {"header": "x-pin-a", "present": true, "tag": "a"},
+        {"cookie": "beta", "exact": "yes", "tag": "b"},
+        {"cookie": "pin-a", "present": true, "tag": "a"}
+    ]}));
+    for bin in support::envoys() {
+        let envoy = backends.envoy(&bin, &config);
+        let v = &envoy.version;
+        let cases: [Case; 12] = [
+            (&[("x-canary", "on")], Some("00002")),
+            (&[("X-Canary", "on")], Some("00002")),
+            (&[("x-pin-a", "")], Some("00001")),
+            (&[("x-pin-a", "anything")], Some("00001")),
+            (&[("cookie", "theme=dark; beta=yes")], Some("00002")),
+            (&[("cookie", "pin-a=")], Some("00001")),
+            (
+                &[("cookie", "theme=dark"), ("cookie", "beta=yes")],
+                Some("00002"),
+            ),
+            (
+                &[("cookie", "theme=dark"), ("cookie", "x=1; pin-a=1")],
+                Some("00001"),
+            ),
+            // Not matched: the split draws.
+            (&[("x-canary", "On")], None),
+            (&[("x-canary", "on1")], None),
+            (&[("cookie", "beta=no; Beta=yes")], None),
+            (&[("cookie", "theme=dark"), ("cookie", "beta=no")], None),
+        ];
+        for (headers, want) in cases {
+            for _ in 0..10 {
+                let r = envoy.get(HELLOWORLD, "/", headers);
+                assert_eq!(r.status, 200, "Envoy {v}: {headers:?}: {r:?}");
+                let route = r.header("x-knative-route").unwrap_or_default();
+                match want {
+                    Some(revision) => assert_eq!(
+                        route,
+                        format!("revision=helloworld-go-{revision}; reason=rule"),
+                        "Envoy {v}: {headers:?}"
+                    ),
+                    None => assert!(
+                        route.ends_with("; reason=draw"),
+                        "Envoy {v}: {headers:?}: {route}"
+                    ),
+                }
+            }
+        }
     }
 }
 

@@ -113,6 +113,24 @@ fn rules_match_cookies_exactly_and_by_presence() {
         route(&t, HOST, &Req::default().with_header("x-canary", "")),
         ("helloworld-go-00002".into(), Reason::Rule)
     );
+    // A cookie in a second Cookie header (HTTP/1.1 allows several).
+    let two = |a: &str, b: &str| {
+        Req::default()
+            .with_header("cookie", a)
+            .with_header("cookie", b)
+    };
+    assert_eq!(
+        route(&t, HOST, &two("theme=dark", "beta=yes")),
+        ("helloworld-go-00002".into(), Reason::Rule)
+    );
+    assert_eq!(
+        route(&t, HOST, &two("theme=dark", "x=1; pin-a=1")),
+        ("helloworld-go-00001".into(), Reason::Rule)
+    );
+    assert_eq!(
+        route(&t, HOST, &two("theme=dark", "beta=no")).1,
+        Reason::Draw
+    );
 }
 
 #[test]
@@ -353,6 +371,20 @@ fn a_handed_out_cookie_routes_the_next_request_where_the_first_went() {
         assert_eq!(attributes, "Max-Age=3600; Path=/; HttpOnly");
         let req = Req::default().with_header("cookie", &format!("other=1; {pair}"));
         assert_eq!(route(&t, HOST, &req), (first.clone(), Reason::Sticky));
+        // The key in a later Cookie header counts too, and gets no new one.
+        let later = Req::default()
+            .with_header("cookie", "other=1")
+            .with_header("cookie", pair);
+        match t.route(HOST, &later, &mut rng) {
+            Decision::Route(r) => {
+                assert_eq!(
+                    (&*r.destination.revision, r.reason),
+                    (&*first, Reason::Sticky)
+                );
+                assert!(r.response_headers().is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
         // With the cookie, no new one is handed out.
         if let Decision::Route(r) = t.route(HOST, &req, &mut rng) {
             assert!(r.response_headers().is_empty());
