@@ -500,7 +500,7 @@ fn rollout_steps_on_exact_instants() {
 
 #[test]
 fn a_rollout_moves_no_key_away_from_the_new_revision() {
-    let t = rolling(None); // default: 99 steps of 1%, 4 s apart
+    let t = rolling(None); // default: 99 moves of 1%, about 4 s apart
     let keys: Vec<String> = (0..3000).map(|i| format!("key-{i}")).collect();
     let mut previous: HashMap<&str, String> = HashMap::new();
     for second in (0..=400).step_by(4) {
