@@ -17,7 +17,7 @@ use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, Metr
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 
-use crate::metrics::{CONFIG_ACCEPTED, CONFIG_REJECTED};
+use crate::metrics::{MetricIds, CONFIG_ACCEPTED, CONFIG_REJECTED};
 use crate::request::{join_cookie_headers, Request, COOKIE};
 use crate::routing::{Decision, RouteTable};
 
@@ -47,8 +47,23 @@ impl Root {
     }
 }
 
+thread_local! {
+    /// Outlives the root contexts: each configuration gets its own, and ids
+    /// are the VM's.
+    static METRIC_IDS: RefCell<MetricIds> = RefCell::new(MetricIds::default());
+}
+
+/// The counter's id, defined in this VM only the first time any
+/// configuration asks for it.
 fn counter(name: &str) -> Option<u32> {
-    hostcalls::define_metric(MetricType::Counter, name).ok()
+    METRIC_IDS
+        .try_with(|ids| {
+            ids.try_borrow_mut().ok()?.get_or_define(name, |name| {
+                hostcalls::define_metric(MetricType::Counter, name).ok()
+            })
+        })
+        .ok()
+        .flatten()
 }
 
 fn increment(id: Option<u32>) {
@@ -57,8 +72,15 @@ fn increment(id: Option<u32>) {
     }
 }
 
-/// Defines the table's request counters once per configuration; a request
-/// then only increments by slot.
+/// How many counters this VM has defined so far.
+fn metric_ids_known() -> usize {
+    METRIC_IDS
+        .try_with(|ids| ids.try_borrow().map_or(0, |ids| ids.len()))
+        .unwrap_or(0)
+}
+
+/// The ids of the table's request counters by slot, looked up once per
+/// configuration; a request then only increments by slot.
 fn define_counters(table: &RouteTable) -> Vec<u32> {
     let mut ids = Vec::new();
     for (slot, name) in table.metrics() {
@@ -103,12 +125,14 @@ impl RootContext for Root {
         };
         match crate::compile(&config) {
             Ok(table) => {
+                let known = metric_ids_known();
                 let counters = define_counters(&table);
                 info!(
-                    "configuration accepted: {} service(s), cluster header {:?}, {} counter(s)",
+                    "configuration accepted: {} service(s), cluster header {:?}, {} counter(s), {} newly defined",
                     table.services().len(),
                     table.cluster_header(),
-                    counters.len()
+                    counters.len(),
+                    metric_ids_known().saturating_sub(known)
                 );
                 increment(counter(CONFIG_ACCEPTED));
                 self.active = Some(Rc::new(Active { table, counters }));
