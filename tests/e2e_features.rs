@@ -316,13 +316,25 @@ fn a_short_timed_rollout_follows_the_clock() {
 #[test]
 fn metrics_count_every_request_by_revision_and_reason() {
     let backends = Helloworld::start();
-    let config = helloworld(json!({"rules": [{"header": "wid", "prefix": "b", "tag": "b"}]}));
+    let config = helloworld(json!({
+        "rules": [{"header": "wid", "prefix": "b", "tag": "b"}],
+        "sticky": {"header": "x-user-id"}
+    }));
     for bin in support::envoys() {
         let envoy = backends.envoy(&bin, &config);
         let mut drawn: HashMap<String, u64> = HashMap::new();
         for _ in 0..200 {
             let r = envoy.get(HELLOWORLD, "/", &[]);
             *drawn.entry(r.revision().unwrap().to_owned()).or_insert(0) += 1;
+        }
+        // 60 users, 3 requests each, by their key.
+        let mut sticky: HashMap<String, u64> = HashMap::new();
+        for user in 0..60 {
+            let id = format!("user-{user}");
+            for _ in 0..3 {
+                let r = envoy.get(HELLOWORLD, "/", &[("x-user-id", &id)]);
+                *sticky.entry(r.revision().unwrap().to_owned()).or_insert(0) += 1;
+            }
         }
         for _ in 0..30 {
             envoy.get("b-helloworld-go.example.example.com", "/", &[]);
@@ -356,7 +368,13 @@ fn metrics_count_every_request_by_revision_and_reason() {
                 drawn[r],
                 "Envoy {v}: draws of {r}"
             );
+            assert_eq!(
+                envoy.counter(&name(Some(r), "sticky")),
+                sticky.get(r).copied().unwrap_or(0),
+                "Envoy {v}: sticky requests to {r}"
+            );
         }
+        assert_eq!(sticky.values().sum::<u64>(), 180);
         assert_eq!(
             envoy.counter(&name(Some("00002"), "tag-host")),
             30,
@@ -371,6 +389,10 @@ fn metrics_count_every_request_by_revision_and_reason() {
         assert_eq!(envoy.counter(&name(None, "not-found")), 7, "Envoy {v}");
         assert_eq!(envoy.counter(&name(Some("00001"), "tag-host")), 0);
         assert!(envoy.counter("wasmcustom.knative_traffic.config.accepted") >= 1);
+        assert_eq!(
+            envoy.counter("wasmcustom.knative_traffic.config.rejected"),
+            0
+        );
 
         let prometheus = http(
             envoy.admin,
@@ -400,8 +422,9 @@ struct Stream {
 }
 
 /// ECDS from a file while requests keep flowing: several valid updates each
-/// in force within seconds with no failed request, then an invalid one
-/// refused with its error logged while the previous split keeps serving.
+/// in force within seconds with no failed request (one of them a 50/50
+/// split, checked by its share), then an invalid one refused with its error
+/// logged and counted while the previous split keeps serving.
 #[test]
 fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
     let revisions = ["v1", "v2", "v3"].map(Backend::start);
@@ -438,8 +461,10 @@ fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
                 }
             })
         };
-        // Waits until 30 answers in a row come from `revision`.
-        let wait_for = |revision: &str| {
+        // Waits until 30 answers in a row are `what` (`ok` says which are),
+        // and returns how many answers there were then: every later one is
+        // from the new configuration.
+        let settle = |what: &str, ok: &dyn Fn(&str) -> bool| -> usize {
             let deadline = Instant::now() + Duration::from_secs(15);
             loop {
                 let seen = stream.lock().unwrap().answers.len();
@@ -451,22 +476,25 @@ fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
                         .iter()
                         .rev()
                         .take(30)
-                        .all(|a| a.as_deref() == Ok(revision))
+                        .all(|a| a.as_deref().is_ok_and(ok))
                 {
-                    return;
+                    return s.answers.len();
                 }
                 drop(s);
                 assert!(
                     Instant::now() < deadline,
-                    "Envoy {v}: {revision} never took all traffic"
+                    "Envoy {v}: the answers never became {what}"
                 );
             }
         };
+        let wait_for = |revision: &str| settle(revision, &|r| r == revision);
         let percents = |c: &mut Value, p: [u32; 3]| {
             for (i, p) in p.iter().enumerate() {
                 c["services"][0]["traffic"][i]["percent"] = json!(p);
             }
         };
+        // The filter's log lines since `mark` (a length of the log).
+        let log_since = |mark: usize| envoy.log().get(mark..).unwrap_or_default().to_owned();
 
         wait_for("v1");
         percents(&mut configuration, [0, 100, 0]);
@@ -475,13 +503,56 @@ fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
         percents(&mut configuration, [0, 0, 100]);
         ecds.publish(&configuration.to_string());
         wait_for("v3");
-        percents(&mut configuration, [0, 0, 100]);
-        configuration["services"][0]["traffic"][0]["percent"] = json!(100);
-        configuration["services"][0]["traffic"][2]["percent"] = json!(0);
+
+        // A partial split: once no v3 answers, the next 400 answers split
+        // 50/50 between v1 and v2.
+        let mark = envoy.log().len();
+        percents(&mut configuration, [50, 50, 0]);
+        ecds.publish(&configuration.to_string());
+        let from = settle("v1 or v2", &|r| r == "v1" || r == "v2");
+        let n = 400;
+        let half: Vec<String> = loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let s = stream.lock().unwrap();
+            if s.answers.len() >= from + n {
+                break s.answers[from..from + n]
+                    .iter()
+                    .map(|a| a.clone().unwrap_or_else(|e| e))
+                    .collect();
+            }
+        };
+        let on_v1 = half.iter().filter(|r| *r == "v1").count() as u64;
+        let on_v2 = half.iter().filter(|r| *r == "v2").count() as u64;
+        assert_eq!(on_v1 + on_v2, n as u64, "Envoy {v}: {half:?}");
+        assert_binomial(&format!("Envoy {v}: v1 at 50%"), on_v1, n as u64, 0.5);
+        // Its counters (draws of v1 and v2) were defined by earlier
+        // configurations, so the VMs that ran them (the main thread's and
+        // the two workers') define none again. Envoy first tries a new
+        // configuration in a fresh VM, which starts with no ids.
+        let log = log_since(mark);
+        let loads: Vec<&str> = log
+            .lines()
+            .filter_map(|l| l.split_once("configuration accepted: 1 service(s), "))
+            .map(|(_, counts)| counts)
+            .collect();
+        let fresh = "cluster header \"x-knative-cluster\", 9 counter(s), 9 newly defined";
+        let reused = "cluster header \"x-knative-cluster\", 9 counter(s), 0 newly defined";
+        assert!(
+            loads.iter().all(|l| *l == fresh || *l == reused)
+                && loads.iter().filter(|l| **l == reused).count() >= 3,
+            "Envoy {v}: {log}"
+        );
+
+        percents(&mut configuration, [100, 0, 0]);
         ecds.publish(&configuration.to_string());
         wait_for("v1");
 
-        // An invalid update: refused, logged, and v1 keeps serving.
+        // An invalid update: refused, logged, counted once per VM that
+        // tried it, and v1 keeps serving.
+        let counter =
+            |name: &str| envoy.counter(&format!("wasmcustom.knative_traffic.config.{name}"));
+        let (accepted_before, rejected_before) = (counter("accepted"), counter("rejected"));
+        let mark = envoy.log().len();
         let mut bad = configuration.clone();
         percents(&mut bad, [80, 10, 0]);
         ecds.publish(&bad.to_string());
@@ -499,6 +570,18 @@ fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
         std::thread::sleep(Duration::from_secs(2));
         running.store(false, Ordering::SeqCst);
         worker.join().unwrap();
+        // Envoy tries the update in one VM and hands a refused one to no
+        // worker: one refusal, counted once, and no load.
+        assert_eq!(
+            (
+                counter("accepted") - accepted_before,
+                counter("rejected") - rejected_before
+            ),
+            (0, 1),
+            "Envoy {v}: (accepted, rejected) by the refused update\n{}",
+            log_since(mark)
+        );
+        assert_eq!(log_since(mark).matches(expected).count(), 1, "Envoy {v}");
 
         let s = stream.lock().unwrap();
         let failed: Vec<&String> = s.answers.iter().filter_map(|a| a.as_ref().err()).collect();
@@ -518,10 +601,6 @@ fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
             s.answers.len() > 200,
             "Envoy {v}: only {} requests in the stream",
             s.answers.len()
-        );
-        assert!(
-            envoy.counter("wasmcustom.knative_traffic.config.rejected") >= 1,
-            "Envoy {v}"
         );
         eprintln!(
             "Envoy {v}: {} requests across 4 updates and 1 refusal, 0 failed",
