@@ -25,7 +25,7 @@ use crate::routing::{
     NAMESPACE_HEADER, REVISION_HEADER, TAG_HEADER,
 };
 use crate::rules::{Rule, Test};
-use crate::split::{DestinationId, Split, BUCKETS_PER_PERCENT};
+use crate::split::{DestinationId, Split, SplitError, BUCKETS_PER_PERCENT};
 use crate::sticky::Sticky;
 
 /// Parses and compiles a configuration document.
@@ -862,7 +862,21 @@ fn compile_rollout(
         .into_iter()
         .map(|(d, buckets)| (d, buckets / BUCKETS_PER_PERCENT))
         .collect();
-    Rollout::new(&base, target, start, duration, steps).ok()
+    match Rollout::new(&base, target, start, duration, steps) {
+        Ok(rollout) => Some(rollout),
+        // Not reachable from a valid traffic block (its percents make 100%,
+        // and every move keeps the sum), but a rollout must never be dropped
+        // in silence: the service would serve without it.
+        Err(SplitError::Sum { buckets }) => {
+            let per = u64::from(BUCKETS_PER_PERCENT);
+            checks.fail(format!(
+                "rollout: a step's shares sum to {}.{:02}%, want 100%; the schedule cannot be built",
+                buckets / per,
+                buckets % per
+            ));
+            None
+        }
+    }
 }
 
 /// Gives each (revision, reason) that can occur a counter slot.
@@ -1031,5 +1045,35 @@ fn register_custom_domains(
                 report(format!("{field}: {}", clash("tag host", c)));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::split::BUCKETS;
+
+    #[test]
+    fn a_rollout_that_cannot_be_built_is_an_error_not_dropped() {
+        let spec = RolloutSpec {
+            revision_name: None,
+            start: "2026-11-25T16:00:00Z".into(),
+            duration: "10m".into(),
+            steps: Some(4),
+        };
+        let mut errors = Vec::new();
+        let mut report = |message: String| errors.push(message);
+        let mut checks = Checks {
+            report: &mut report,
+            ok: true,
+        };
+        // Half the buckets: a split no valid traffic block makes.
+        let half = Split::Weighted(vec![(BUCKETS / 2, 0)].into());
+        assert_eq!(compile_rollout(&spec, &half, 1, &mut checks), None);
+        assert!(!checks.ok);
+        assert_eq!(
+            errors,
+            ["rollout: a step's shares sum to 50.00%, want 100%; the schedule cannot be built"]
+        );
     }
 }
