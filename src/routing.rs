@@ -311,9 +311,13 @@ impl Service {
         if let Some(tag) = tag.and_then(|t| self.tags.get(t as usize)) {
             return choice(tag.destination, Reason::TagHost, Some(tag), None);
         }
-        // 2. Tag header; the client's header stays as sent, so no tag is written.
-        if let Some(tag) = request.header(TAG_HEADER).and_then(|v| self.tag(&v)) {
-            return choice(tag.destination, Reason::TagHeader, None, None);
+        // 2. Tag header; the client's header stays as sent, so no tag is
+        // written. A service without tags has nothing it could name: no
+        // host call, no copy of the value.
+        if !self.tags.is_empty() {
+            if let Some(tag) = request.header(TAG_HEADER).and_then(|v| self.tag(&v)) {
+                return choice(tag.destination, Reason::TagHeader, None, None);
+            }
         }
         let headers = HeaderCache::new(request, &self.header_names);
         // 3. Rules.
