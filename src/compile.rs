@@ -470,7 +470,19 @@ fn compile_service(
     if !checks.ok {
         return None;
     }
+    let route_values = match defaults.route_response_header {
+        Some(_) => destinations
+            .iter()
+            .map(|d| {
+                Reason::ROUTED.map(|reason| {
+                    format!("revision={}; reason={}", d.revision, reason.as_str()).into()
+                })
+            })
+            .collect(),
+        None => Box::default(),
+    };
     Some(Service {
+        route_values,
         name: spec.name.as_str().into(),
         namespace: spec.namespace.as_str().into(),
         metric_slots: vec![[NO_SLOT; Reason::ROUTED.len()]; destinations.len()].into(),

@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::hash::{BuildHasher, RandomState};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use log::{error, info, warn};
@@ -154,7 +155,8 @@ impl RootContext for Root {
         Some(Box::new(Stream {
             active: self.active.clone(),
             rng: Rc::clone(&self.rng),
-            response_headers: Vec::new(),
+            route_header: None,
+            set_cookie: None,
         }))
     }
 
@@ -167,8 +169,11 @@ impl RootContext for Root {
 struct Stream {
     active: Option<Rc<Active>>,
     rng: Rc<RefCell<XorShiftRng>>,
-    /// What the decision adds to the response (usually nothing).
-    response_headers: Vec<(String, String)>,
+    /// The route response header's value, if it is on (shared with the
+    /// table: no copy per request).
+    route_header: Option<Arc<str>>,
+    /// A sticky cookie handed out.
+    set_cookie: Option<String>,
 }
 
 /// The request's headers, read from the host one at a time as the rules ask.
@@ -294,26 +299,35 @@ impl HttpContext for Stream {
                     set_request_header(name, value);
                 }
                 clear_route_cache();
-                self.response_headers = route
-                    .response_headers()
-                    .into_iter()
-                    .map(|(name, value)| (name.to_owned(), value))
-                    .collect();
+                self.route_header = route
+                    .route_response_header()
+                    .map(|(_, value)| Arc::clone(value));
+                self.set_cookie = route.set_cookie();
                 Action::Continue
             }
         }
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        for (name, value) in self.response_headers.drain(..) {
-            let written = if name == "set-cookie" {
-                // Another Set-Cookie from the revision must survive.
-                hostcalls::add_map_value(MapType::HttpResponseHeaders, &name, &value)
-            } else {
-                hostcalls::set_map_value(MapType::HttpResponseHeaders, &name, Some(&value))
-            };
-            if let Err(status) = written {
-                warn!("cannot set response header {name}: {status:?}");
+        if let Some(value) = self.route_header.take() {
+            let name = self
+                .active
+                .as_ref()
+                .and_then(|active| active.table.route_response_header());
+            if let Some(name) = name {
+                let written =
+                    hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(&value));
+                if let Err(status) = written {
+                    warn!("cannot set response header {name}: {status:?}");
+                }
+            }
+        }
+        if let Some(cookie) = self.set_cookie.take() {
+            // Another Set-Cookie from the revision must survive.
+            if let Err(status) =
+                hostcalls::add_map_value(MapType::HttpResponseHeaders, "set-cookie", &cookie)
+            {
+                warn!("cannot add response header set-cookie: {status:?}");
             }
         }
         Action::Continue

@@ -18,6 +18,8 @@
 //!
 //! Any other host passes through untouched.
 
+use std::sync::Arc;
+
 use rand_core::Rng;
 
 use crate::hosts::{normalize, HostMatch, HostTable, TagId};
@@ -72,6 +74,11 @@ pub struct Service {
     /// The headers rules and stickiness read, by slot.
     pub(crate) header_names: Box<[Box<str>]>,
     pub(crate) mirror: Option<Mirror>,
+    /// The opt-in route response header's value per destination and
+    /// [`Reason::ROUTED`] reason (`revision=…; reason=…`), built when the
+    /// configuration is compiled; empty when the header is off. Shared, so a
+    /// request keeps one until its response without copying it.
+    pub(crate) route_values: Box<[[Arc<str>; Reason::ROUTED.len()]]>,
     /// Counter slot per destination and [`Reason::ROUTED`] reason.
     pub(crate) metric_slots: Box<[[u32; Reason::ROUTED.len()]]>,
     pub(crate) not_found_slot: u32,
@@ -211,6 +218,11 @@ impl RouteTable {
     /// The request header the mirror cluster is written into.
     pub fn mirror_header(&self) -> &str {
         &self.headers.mirror
+    }
+
+    /// The opt-in response header naming the revision and the reason.
+    pub fn route_response_header(&self) -> Option<&str> {
+        self.headers.route_response.as_deref()
     }
 
     pub fn services(&self) -> &[Service] {
@@ -405,26 +417,33 @@ impl<'t> Route<'t> {
         .chain(self.tag.map(|tag| (TAG_HEADER, Some(tag))))
     }
 
-    /// The response headers to add: the sticky cookie handed out, and the
-    /// opt-in header naming the revision and the reason. Empty (and not
-    /// allocated) in the common case.
+    /// The opt-in response header naming the revision and the reason, with
+    /// its prebuilt value (`revision=traffic-example-v2; reason=draw`).
+    pub fn route_response_header(&self) -> Option<(&'t str, &'t Arc<str>)> {
+        let name = self.headers.route_response.as_deref()?;
+        let value = self
+            .service
+            .route_values
+            .get(self.destination_id as usize)?
+            .get(self.reason.slot_index())?;
+        Some((name, value))
+    }
+
+    /// The `Set-Cookie` value handing the client its fresh stickiness key,
+    /// if this request was given one.
+    pub fn set_cookie(&self) -> Option<String> {
+        let key = self.new_sticky_key.as_deref()?;
+        self.service.sticky.as_ref()?.set_cookie(key)
+    }
+
+    /// The response headers to add, as owned pairs (for tests and the
+    /// tool; the filter takes [`Route::route_response_header`] and
+    /// [`Route::set_cookie`] as they are). Empty in the common case.
     pub fn response_headers(&self) -> Vec<(&'t str, String)> {
-        let mut headers = Vec::new();
-        if let Some(name) = self.headers.route_response.as_deref() {
-            headers.push((
-                name,
-                format!(
-                    "revision={}; reason={}",
-                    self.destination.revision,
-                    self.reason.as_str()
-                ),
-            ));
-        }
-        if let (Some(key), Some(sticky)) = (&self.new_sticky_key, &self.service.sticky) {
-            if let Some(cookie) = sticky.set_cookie(key) {
-                headers.push(("set-cookie", cookie));
-            }
-        }
-        headers
+        let route = self
+            .route_response_header()
+            .map(|(name, value)| (name, value.to_string()));
+        let cookie = self.set_cookie().map(|cookie| ("set-cookie", cookie));
+        route.into_iter().chain(cookie).collect()
     }
 }

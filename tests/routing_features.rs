@@ -623,6 +623,34 @@ fn the_route_response_header_is_opt_in() {
         ),
         other => panic!("{other:?}"),
     }
+    // Built with the table, one per revision and reason: every request
+    // shares it.
+    let header = |host: &str, req: &Req| match t.route(host, req, &mut rng()) {
+        Decision::Route(r) => r
+            .route_response_header()
+            .map(|(name, value)| (name, value.clone()))
+            .unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let by_tag = Req::default().with_header("knative-serving-tag", "a");
+    let (name, first) = header(HOST, &by_tag);
+    let (_, second) = header(HOST, &by_tag);
+    assert_eq!(name, "x-knative-route");
+    assert_eq!(&*first, "revision=helloworld-go-00001; reason=tag-header");
+    assert!(std::sync::Arc::ptr_eq(&first, &second));
+    assert_eq!(
+        &*header("a-helloworld-go.example.example.com", &Req::default()).1,
+        "revision=helloworld-go-00001; reason=tag-host"
+    );
+    let (_, drawn) = header(HOST, &Req::default());
+    assert!(
+        [
+            "revision=helloworld-go-00001; reason=draw",
+            "revision=helloworld-go-00002; reason=draw"
+        ]
+        .contains(&&*drawn),
+        "{drawn}"
+    );
 }
 
 #[test]
