@@ -377,7 +377,26 @@ impl<F: FnMut(String)> Checks<'_, F> {
 #[derive(Default)]
 struct HeaderSlots(Vec<Box<str>>);
 
+/// The header Envoy keeps the Host in (HTTP/1.1's `Host`, HTTP/2's
+/// `:authority`); a `host` lookup reaches it too.
+const HOST: &str = "host";
+
 impl HeaderSlots {
+    /// Where a header named in the configuration (any case) is read from.
+    /// `host` is the host the request was matched by, already read and
+    /// normalised: lower case, without port or trailing dot, as a service's
+    /// own hosts match.
+    fn source(&mut self, name: &str) -> Source {
+        let name = name.to_ascii_lowercase();
+        if name == HOST {
+            Source::Host
+        } else {
+            Source::Header {
+                slot: self.slot(&name),
+            }
+        }
+    }
+
     fn slot(&mut self, name: &str) -> u32 {
         let index = match self.0.iter().position(|n| &**n == name) {
             Some(i) => i,
@@ -707,9 +726,7 @@ fn compile_rules(
     let mut rules = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
         let source = match (&spec.header, &spec.cookie) {
-            (Some(header), None) if is_header_name(header) => Some(Source::Header {
-                slot: headers.slot(&header.to_ascii_lowercase()),
-            }),
+            (Some(header), None) if is_header_name(header) => Some(headers.source(header)),
             (None, Some(cookie)) if is_header_name(cookie) => Some(Source::Cookie {
                 slot: headers.slot(COOKIE),
                 name: cookie.as_str().into(),
@@ -725,9 +742,17 @@ fn compile_rules(
                 None
             }
         };
+        // Hosts compare in lower case, as the host is read.
+        let value = |v: &str| -> Box<str> {
+            if source == Some(Source::Host) {
+                v.to_ascii_lowercase().into()
+            } else {
+                v.into()
+            }
+        };
         let test = match (&spec.exact, &spec.prefix, spec.present) {
-            (Some(v), None, None) => Some(Test::Exact(v.as_str().into())),
-            (None, Some(v), None) => Some(Test::Prefix(v.as_str().into())),
+            (Some(v), None, None) => Some(Test::Exact(value(v))),
+            (None, Some(v), None) => Some(Test::Prefix(value(v))),
             (None, None, Some(true)) => Some(Test::Present),
             (None, None, Some(false)) => {
                 checks.fail(format!(
@@ -772,9 +797,7 @@ fn compile_sticky(
             slot: headers.slot(COOKIE),
             name: cookie.as_str().into(),
         },
-        (None, Some(header)) if is_header_name(header) => Source::Header {
-            slot: headers.slot(&header.to_ascii_lowercase()),
-        },
+        (None, Some(header)) if is_header_name(header) => headers.source(header),
         (Some(name), None) | (None, Some(name)) => {
             checks.fail(format!("sticky: {name:?} is not a header or cookie name"));
             return None;

@@ -83,13 +83,17 @@ impl Request for PlainRequest {
 }
 
 /// Where a value comes from: a request header, or a cookie of the `Cookie`
-/// headers. Headers are named by a slot of their service's header list, so a
-/// request reads each header at most once however many rules look at it.
+/// headers, or the request's host. Headers are named by a slot of their
+/// service's header list, so a request reads each header at most once
+/// however many rules look at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Header {
         slot: u32,
     },
+    /// The host the request was matched by: its `:authority` (Envoy's name
+    /// for HTTP/1.1's `Host`) in lower case, without port or trailing dot.
+    Host,
     /// A cookie by exact name, from the `Cookie` headers in `slot`.
     Cookie {
         slot: u32,
@@ -102,6 +106,7 @@ impl Source {
     pub fn read<'v>(&self, headers: &'v HeaderCache<'_, impl Request>) -> Option<&'v str> {
         match self {
             Source::Header { slot } => headers.get(*slot),
+            Source::Host => Some(headers.host),
             Source::Cookie { slot, name } => headers.get(*slot).and_then(|c| cookie_value(c, name)),
         }
     }
@@ -118,15 +123,18 @@ const INLINE_SLOTS: usize = 4;
 pub struct HeaderCache<'r, R: Request> {
     request: &'r R,
     names: &'r [Box<str>],
+    /// The normalised host, which routing has read before any rule.
+    host: &'r str,
     inline: [OnceCell<Option<String>>; INLINE_SLOTS],
     more: Vec<OnceCell<Option<String>>>,
 }
 
 impl<'r, R: Request> HeaderCache<'r, R> {
-    pub fn new(request: &'r R, names: &'r [Box<str>]) -> Self {
+    pub fn new(request: &'r R, names: &'r [Box<str>], host: &'r str) -> Self {
         HeaderCache {
             request,
             names,
+            host,
             inline: Default::default(),
             more: names
                 .iter()
@@ -186,7 +194,7 @@ mod tests {
             reads: Cell::new(0),
         };
         let names: Vec<Box<str>> = vec!["cookie".into(), "x-user".into()];
-        let cache = HeaderCache::new(&request, &names);
+        let cache = HeaderCache::new(&request, &names, "web.ns");
         let a = Source::Cookie {
             slot: 0,
             name: "a".into(),
@@ -215,7 +223,7 @@ mod tests {
             }
         }
         let names: Vec<Box<str>> = (0..10).map(|i| format!("h{i}").into()).collect();
-        let cache = HeaderCache::new(&Echo, &names);
+        let cache = HeaderCache::new(&Echo, &names, "web.ns");
         for i in (0..10u32).rev() {
             assert_eq!(cache.get(i), Some(format!("H{i}").as_str()));
         }
@@ -246,7 +254,7 @@ mod tests {
             .with_header("cookie", "theme=dark")
             .with_header("cookie", "kn-key=\"x y\"");
         let names: Vec<Box<str>> = vec!["cookie".into()];
-        let cache = HeaderCache::new(&request, &names);
+        let cache = HeaderCache::new(&request, &names, "web.ns");
         let key = Source::Cookie {
             slot: 0,
             name: "kn-key".into(),

@@ -189,7 +189,7 @@ impl RouteTable {
         let Some(service) = self.services.get(service_id as usize) else {
             return Decision::PassThrough;
         };
-        let choice = service.choose(tag_id, request, rng);
+        let choice = service.choose(tag_id, &host, request, rng);
         let Some(destination) = service.destinations.get(choice.destination as usize) else {
             return Decision::PassThrough;
         };
@@ -311,8 +311,14 @@ struct Choice<'t> {
 
 impl Service {
     /// Rules 1 to 4 for a request to one of this service's hosts (`tag`: the
-    /// host's tag, if it is a tag host).
-    fn choose(&self, tag: Option<TagId>, request: &impl Request, rng: &mut impl Rng) -> Choice<'_> {
+    /// host's tag, if it is a tag host; `host`: the normalised host).
+    fn choose(
+        &self,
+        tag: Option<TagId>,
+        host: &str,
+        request: &impl Request,
+        rng: &mut impl Rng,
+    ) -> Choice<'_> {
         let choice = |destination, reason, tag, new_sticky_key| Choice {
             destination,
             reason,
@@ -331,7 +337,7 @@ impl Service {
                 return choice(tag.destination, Reason::TagHeader, None, None);
             }
         }
-        let headers = HeaderCache::new(request, &self.header_names);
+        let headers = HeaderCache::new(request, &self.header_names, host);
         // 3. Rules.
         if let Some(tag) = self
             .rules

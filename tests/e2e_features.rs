@@ -188,6 +188,37 @@ fn header_rules_route_like_seed_003() {
     }
 }
 
+/// A rule on `host` sees the Host header, which Envoy keeps as `:authority`:
+/// a custom domain's requests go to a tag, whatever case or port the client
+/// sent, while the service's own host still draws.
+#[test]
+fn a_host_rule_reads_the_authority() {
+    let backends = Helloworld::start();
+    let config = helloworld(json!({
+        "customDomains": ["beta.weimob.com"],
+        "rules": [{"header": "Host", "exact": "beta.weimob.com", "tag": "b"}]
+    }));
+    for bin in support::envoys() {
+        let envoy = backends.envoy(&bin, &config);
+        let v = &envoy.version;
+        for host in [
+            "beta.weimob.com",
+            "Beta.Weimob.com:8080",
+            "beta.weimob.com.",
+        ] {
+            let r = envoy.get(host, "/", &[]);
+            assert_eq!(
+                r.header("x-knative-route"),
+                Some("revision=helloworld-go-00002; reason=rule"),
+                "Envoy {v}: Host {host}: {r:?}"
+            );
+        }
+        let r = envoy.get(HELLOWORLD, "/", &[]);
+        let route = r.header("x-knative-route").unwrap_or_default();
+        assert!(route.ends_with("; reason=draw"), "Envoy {v}: {route}");
+    }
+}
+
 /// Request headers, and the revision a rule sends them to (`None`: no rule
 /// matches, the split draws).
 type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);

@@ -134,6 +134,47 @@ fn rules_match_cookies_exactly_and_by_presence() {
 }
 
 #[test]
+fn a_host_rule_reads_the_host_as_hosts_match() {
+    let t = table(helloworld(
+        50,
+        json!({
+            "customDomains": ["beta.weimob.com", "*.weimoba.com"],
+            "rules": [
+                {"header": "Host", "exact": "Beta.Weimob.com", "tag": "b"},
+                {"header": "host", "prefix": "a.", "tag": "a"}
+            ]
+        }),
+    ));
+    for host in [
+        "beta.weimob.com",
+        "BETA.weimob.com:8080",
+        "beta.weimob.com.",
+    ] {
+        assert_eq!(
+            route(&t, host, &Req::default()),
+            ("helloworld-go-00002".into(), Reason::Rule),
+            "{host}"
+        );
+    }
+    assert_eq!(
+        route(&t, "A.weimoba.com:443", &Req::default()),
+        ("helloworld-go-00001".into(), Reason::Rule)
+    );
+    // The host is the one the request was routed by, not a header a client
+    // could add beside it.
+    assert_eq!(
+        route(
+            &t,
+            HOST,
+            &Req::default().with_header("host", "beta.weimob.com")
+        )
+        .1,
+        Reason::Draw
+    );
+    assert_eq!(route(&t, "b.weimoba.com", &Req::default()).1, Reason::Draw);
+}
+
+#[test]
 fn the_first_matching_rule_wins_and_tags_win_over_rules() {
     let t = table(helloworld(50, seed_003_rules()));
     // wid=a (rule 0, tag a) before x-canary (rule 3, tag b).
