@@ -633,6 +633,20 @@ fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
             "Envoy {v}: only {} requests in the stream",
             s.answers.len()
         );
+        // The example's stats tags label the counters, as envoy/envoy.yaml's do.
+        let prometheus = http(
+            envoy.admin,
+            "GET",
+            "/stats/prometheus",
+            &[("host", "admin")],
+        )
+        .unwrap()
+        .body;
+        let labelled = "knative_traffic_requests{namespace=\"default\",service=\"traffic-example\",revision=\"traffic-example-v1\",reason=\"draw\"} ";
+        assert!(
+            prometheus.lines().any(|l| l.starts_with(labelled)),
+            "Envoy {v}: no {labelled:?} in\n{prometheus}"
+        );
         eprintln!(
             "Envoy {v}: {} requests across 4 updates and 1 refusal, 0 failed",
             s.answers.len()
