@@ -18,14 +18,14 @@ use crate::hosts::{
 };
 use crate::metrics::NO_SLOT;
 use crate::mirror::Mirror;
-use crate::request::Source;
+use crate::request::{Source, COOKIE};
 use crate::rollout::{default_steps, parse_duration, parse_instant, Rollout};
 use crate::routing::{
     Destination, HeaderNames, Reason, RouteTable, Service, Tag, DEFAULT_ROUTE_HEADER,
     NAMESPACE_HEADER, REVISION_HEADER, TAG_HEADER,
 };
 use crate::rules::{Rule, Test};
-use crate::split::{DestinationId, Split, BUCKETS_PER_PERCENT};
+use crate::split::{DestinationId, Split, SplitError, BUCKETS_PER_PERCENT};
 use crate::sticky::Sticky;
 
 /// Parses and compiles a configuration document.
@@ -457,7 +457,26 @@ impl<F: FnMut(String)> Checks<'_, F> {
 #[derive(Default)]
 struct HeaderSlots(Vec<Box<str>>);
 
+/// The header Envoy keeps the Host in (HTTP/1.1's `Host`, HTTP/2's
+/// `:authority`); a `host` lookup reaches it too.
+const HOST: &str = "host";
+
 impl HeaderSlots {
+    /// Where a header named in the configuration (any case) is read from.
+    /// `host` is the host the request was matched by, already read and
+    /// normalised: lower case, without port or trailing dot, as a service's
+    /// own hosts match.
+    fn source(&mut self, name: &str) -> Source {
+        let name = name.to_ascii_lowercase();
+        if name == HOST {
+            Source::Host
+        } else {
+            Source::Header {
+                slot: self.slot(&name),
+            }
+        }
+    }
+
     fn slot(&mut self, name: &str) -> u32 {
         let index = match self.0.iter().position(|n| &**n == name) {
             Some(i) => i,
@@ -550,7 +569,19 @@ fn compile_service(
     if !checks.ok {
         return None;
     }
+    let route_values = match defaults.route_response_header {
+        Some(_) => destinations
+            .iter()
+            .map(|d| {
+                Reason::ROUTED.map(|reason| {
+                    format!("revision={}; reason={}", d.revision, reason.as_str()).into()
+                })
+            })
+            .collect(),
+        None => Box::default(),
+    };
     Some(Service {
+        route_values,
         name: spec.name.as_str().into(),
         namespace: spec.namespace.as_str().into(),
         metric_slots: vec![[NO_SLOT; Reason::ROUTED.len()]; destinations.len()].into(),
@@ -778,11 +809,9 @@ fn compile_rules(
     let mut rules = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
         let source = match (&spec.header, &spec.cookie) {
-            (Some(header), None) if is_header_name(header) => Some(Source::Header {
-                slot: headers.slot(&header.to_ascii_lowercase()),
-            }),
+            (Some(header), None) if is_header_name(header) => Some(headers.source(header)),
             (None, Some(cookie)) if is_header_name(cookie) => Some(Source::Cookie {
-                slot: headers.slot("cookie"),
+                slot: headers.slot(COOKIE),
                 name: cookie.as_str().into(),
             }),
             (Some(name), None) | (None, Some(name)) => {
@@ -796,9 +825,17 @@ fn compile_rules(
                 None
             }
         };
+        // Hosts compare in lower case, as the host is read.
+        let value = |v: &str| -> Box<str> {
+            if source == Some(Source::Host) {
+                v.to_ascii_lowercase().into()
+            } else {
+                v.into()
+            }
+        };
         let test = match (&spec.exact, &spec.prefix, spec.present) {
-            (Some(v), None, None) => Some(Test::Exact(v.as_str().into())),
-            (None, Some(v), None) => Some(Test::Prefix(v.as_str().into())),
+            (Some(v), None, None) => Some(Test::Exact(value(v))),
+            (None, Some(v), None) => Some(Test::Prefix(value(v))),
             (None, None, Some(true)) => Some(Test::Present),
             (None, None, Some(false)) => {
                 checks.fail(format!(
@@ -840,12 +877,10 @@ fn compile_sticky(
 ) -> Option<Sticky> {
     let source = match (&spec.cookie, &spec.header) {
         (Some(cookie), None) if is_header_name(cookie) => Source::Cookie {
-            slot: headers.slot("cookie"),
+            slot: headers.slot(COOKIE),
             name: cookie.as_str().into(),
         },
-        (None, Some(header)) if is_header_name(header) => Source::Header {
-            slot: headers.slot(&header.to_ascii_lowercase()),
-        },
+        (None, Some(header)) if is_header_name(header) => headers.source(header),
         (Some(name), None) | (None, Some(name)) => {
             checks.fail(format!("sticky: {name:?} is not a header or cookie name"));
             return None;
@@ -945,7 +980,21 @@ fn compile_rollout(
         .into_iter()
         .map(|(d, buckets)| (d, buckets / BUCKETS_PER_PERCENT))
         .collect();
-    Rollout::new(&base, target, start, duration, steps).ok()
+    match Rollout::new(&base, target, start, duration, steps) {
+        Ok(rollout) => Some(rollout),
+        // Not reachable from a valid traffic block (its percents make 100%,
+        // and every move keeps the sum), but a rollout must never be dropped
+        // in silence: the service would serve without it.
+        Err(SplitError::Sum { buckets }) => {
+            let per = u64::from(BUCKETS_PER_PERCENT);
+            checks.fail(format!(
+                "rollout: a step's shares sum to {}.{:02}%, want 100%; the schedule cannot be built",
+                buckets / per,
+                buckets % per
+            ));
+            None
+        }
+    }
 }
 
 /// Gives each (revision, reason) that can occur a counter slot.
@@ -1172,5 +1221,35 @@ fn register_custom_domains(
                 report(format!("{field}: {}", clash("tag host", c)));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::split::BUCKETS;
+
+    #[test]
+    fn a_rollout_that_cannot_be_built_is_an_error_not_dropped() {
+        let spec = RolloutSpec {
+            revision_name: None,
+            start: "2026-11-25T16:00:00Z".into(),
+            duration: "10m".into(),
+            steps: Some(4),
+        };
+        let mut errors = Vec::new();
+        let mut report = |message: String| errors.push(message);
+        let mut checks = Checks {
+            report: &mut report,
+            ok: true,
+        };
+        // Half the buckets: a split no valid traffic block makes.
+        let half = Split::Weighted(vec![(BUCKETS / 2, 0)].into());
+        assert_eq!(compile_rollout(&spec, &half, 1, &mut checks), None);
+        assert!(!checks.ok);
+        assert_eq!(
+            errors,
+            ["rollout: a step's shares sum to 50.00%, want 100%; the schedule cannot be built"]
+        );
     }
 }

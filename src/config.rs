@@ -146,7 +146,8 @@ pub struct StickySpec {
 }
 
 /// A timed rollout to one revision, Knative's `rollout-duration` done in the
-/// proxy: 1% at `start`, then equal steps, all of it at `start + duration`.
+/// proxy: 1% at `start`, then equal moves (the last may be smaller), all of it
+/// at `start + duration`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RolloutSpec {
@@ -157,7 +158,9 @@ pub struct RolloutSpec {
     pub start: String,
     /// Go-style duration, e.g. `10m`, `1h30m`, `380s`.
     pub duration: String,
-    /// Number of steps after the first 1% (1 to 99).
+    /// Knative's number of steps after the first 1% (1 to 99), which sets
+    /// the step size, `round(99 / steps)`; the moves made are
+    /// `ceil(99 / size)`.
     #[serde(default)]
     pub steps: Option<u32>,
 }

@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::hash::{BuildHasher, RandomState};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use log::{error, info, warn};
@@ -17,8 +18,8 @@ use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, Metr
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 
-use crate::metrics::{CONFIG_ACCEPTED, CONFIG_REJECTED};
-use crate::request::Request;
+use crate::metrics::{MetricIds, CONFIG_ACCEPTED, CONFIG_REJECTED};
+use crate::request::{join_cookie_headers, Request, COOKIE};
 use crate::routing::{Decision, RouteTable};
 
 proxy_wasm::main! {{
@@ -47,8 +48,23 @@ impl Root {
     }
 }
 
+thread_local! {
+    /// Outlives the root contexts: each configuration gets its own, and ids
+    /// are the VM's.
+    static METRIC_IDS: RefCell<MetricIds> = RefCell::new(MetricIds::default());
+}
+
+/// The counter's id, defined in this VM only the first time any
+/// configuration asks for it.
 fn counter(name: &str) -> Option<u32> {
-    hostcalls::define_metric(MetricType::Counter, name).ok()
+    METRIC_IDS
+        .try_with(|ids| {
+            ids.try_borrow_mut().ok()?.get_or_define(name, |name| {
+                hostcalls::define_metric(MetricType::Counter, name).ok()
+            })
+        })
+        .ok()
+        .flatten()
 }
 
 fn increment(id: Option<u32>) {
@@ -57,8 +73,15 @@ fn increment(id: Option<u32>) {
     }
 }
 
-/// Defines the table's request counters once per configuration; a request
-/// then only increments by slot.
+/// How many counters this VM has defined so far.
+fn metric_ids_known() -> usize {
+    METRIC_IDS
+        .try_with(|ids| ids.try_borrow().map_or(0, |ids| ids.len()))
+        .unwrap_or(0)
+}
+
+/// The ids of the table's request counters by slot, looked up once per
+/// configuration; a request then only increments by slot.
 fn define_counters(table: &RouteTable) -> Vec<u32> {
     let mut ids = Vec::new();
     for (slot, name) in table.metrics() {
@@ -103,12 +126,14 @@ impl RootContext for Root {
         };
         match crate::compile(&config) {
             Ok(table) => {
+                let known = metric_ids_known();
                 let counters = define_counters(&table);
                 info!(
-                    "configuration accepted: {} service(s), cluster header {:?}, {} counter(s)",
+                    "configuration accepted: {} service(s), cluster header {:?}, {} counter(s), {} newly defined",
                     table.services().len(),
                     table.cluster_header(),
-                    counters.len()
+                    counters.len(),
+                    metric_ids_known().saturating_sub(known)
                 );
                 increment(counter(CONFIG_ACCEPTED));
                 self.active = Some(Rc::new(Active { table, counters }));
@@ -130,7 +155,8 @@ impl RootContext for Root {
         Some(Box::new(Stream {
             active: self.active.clone(),
             rng: Rc::clone(&self.rng),
-            response_headers: Vec::new(),
+            route_header: None,
+            set_cookie: None,
         }))
     }
 
@@ -143,8 +169,11 @@ impl RootContext for Root {
 struct Stream {
     active: Option<Rc<Active>>,
     rng: Rc<RefCell<XorShiftRng>>,
-    /// What the decision adds to the response (usually nothing).
-    response_headers: Vec<(String, String)>,
+    /// The route response header's value, if it is on (shared with the
+    /// table: no copy per request).
+    route_header: Option<Arc<str>>,
+    /// A sticky cookie handed out.
+    set_cookie: Option<String>,
 }
 
 /// The request's headers, read from the host one at a time as the rules ask.
@@ -152,7 +181,11 @@ struct HostHeaders;
 
 impl Request for HostHeaders {
     fn header(&self, name: &str) -> Option<String> {
-        request_header(name)
+        if name == COOKIE {
+            request_cookies()
+        } else {
+            request_header(name)
+        }
     }
 
     fn now_ms(&self) -> u64 {
@@ -164,10 +197,30 @@ impl Request for HostHeaders {
 }
 
 fn request_header(name: &str) -> Option<String> {
-    let bytes = hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
+    String::from_utf8(request_header_bytes(name)?).ok()
+}
+
+/// Every `Cookie` header of the request, joined. A host call for one value
+/// returns only the first, so a request that has a cookie header pays for
+/// reading the whole map; one without any pays for a single lookup. Envoy's
+/// codecs only accept token header names, so the map's names are ASCII as
+/// `get_map_bytes` needs; values are taken as bytes and one that is not
+/// UTF-8 is left out, as a single such header would read as absent.
+fn request_cookies() -> Option<String> {
+    request_header_bytes(COOKIE)?;
+    let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).ok()?;
+    join_cookie_headers(
+        headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case(COOKIE))
+            .filter_map(|(_, value)| std::str::from_utf8(value).ok()),
+    )
+}
+
+fn request_header_bytes(name: &str) -> Option<Vec<u8>> {
+    hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
         .ok()
-        .flatten()?;
-    String::from_utf8(bytes).ok()
+        .flatten()
 }
 
 fn set_request_header(name: &str, value: Option<&str>) {
@@ -246,26 +299,35 @@ impl HttpContext for Stream {
                     set_request_header(name, value);
                 }
                 clear_route_cache();
-                self.response_headers = route
-                    .response_headers()
-                    .into_iter()
-                    .map(|(name, value)| (name.to_owned(), value))
-                    .collect();
+                self.route_header = route
+                    .route_response_header()
+                    .map(|(_, value)| Arc::clone(value));
+                self.set_cookie = route.set_cookie();
                 Action::Continue
             }
         }
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        for (name, value) in self.response_headers.drain(..) {
-            let written = if name == "set-cookie" {
-                // Another Set-Cookie from the revision must survive.
-                hostcalls::add_map_value(MapType::HttpResponseHeaders, &name, &value)
-            } else {
-                hostcalls::set_map_value(MapType::HttpResponseHeaders, &name, Some(&value))
-            };
-            if let Err(status) = written {
-                warn!("cannot set response header {name}: {status:?}");
+        if let Some(value) = self.route_header.take() {
+            let name = self
+                .active
+                .as_ref()
+                .and_then(|active| active.table.route_response_header());
+            if let Some(name) = name {
+                let written =
+                    hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(&value));
+                if let Err(status) = written {
+                    warn!("cannot set response header {name}: {status:?}");
+                }
+            }
+        }
+        if let Some(cookie) = self.set_cookie.take() {
+            // Another Set-Cookie from the revision must survive.
+            if let Err(status) =
+                hostcalls::add_map_value(MapType::HttpResponseHeaders, "set-cookie", &cookie)
+            {
+                warn!("cannot add response header set-cookie: {status:?}");
             }
         }
         Action::Continue

@@ -14,7 +14,12 @@
 //! revision and reason that can occur (a revision without a tag is never
 //! reached by a tag), plus `not-found` per service. Each has a slot number;
 //! the filter defines the counters once per configuration and a request only
-//! increments the counter of its slot.
+//! increments the counter of its slot. Envoy hands out a new id every time a
+//! name is defined and keeps every one for the life of the VM, so the ids are
+//! remembered by name ([`MetricIds`]) and a new configuration defines only
+//! the counters no earlier one had.
+
+use std::collections::HashMap;
 
 use crate::routing::Reason;
 
@@ -50,6 +55,40 @@ pub fn mirrored_counter(namespace: &str, service: &str, revision: &str) -> Strin
     )
 }
 
+/// Metric ids by name, for the life of one VM. Without it every accepted
+/// configuration (every ECDS update) would define all its counters again and
+/// grow Envoy's per-VM id table by that many entries each time.
+#[derive(Debug, Default)]
+pub struct MetricIds(HashMap<Box<str>, u32>);
+
+impl MetricIds {
+    /// The id of `name`, defined with `define` the first time it is asked
+    /// for. A failed definition is not remembered: the next configuration
+    /// tries again.
+    pub fn get_or_define(
+        &mut self,
+        name: &str,
+        define: impl FnOnce(&str) -> Option<u32>,
+    ) -> Option<u32> {
+        if let Some(id) = self.0.get(name) {
+            return Some(*id);
+        }
+        let id = define(name)?;
+        self.0.insert(name.into(), id);
+        Some(id)
+    }
+
+    /// How many names have an id.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no name has an id yet.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Revision names are free-form; a dot would add a level to the stat name.
 fn stat_safe(s: &str) -> String {
     s.chars()
@@ -66,6 +105,35 @@ fn stat_safe(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_name_is_defined_once_across_configurations() {
+        let mut ids = MetricIds::default();
+        let mut defined = Vec::new();
+        let mut next = 0;
+        let mut define = |name: &str| {
+            defined.push(name.to_owned());
+            next += 4;
+            Some(next)
+        };
+        let first = ["a", "b", CONFIG_ACCEPTED];
+        let second = ["b", "c", CONFIG_ACCEPTED];
+        let first_ids: Vec<_> = first
+            .iter()
+            .map(|n| ids.get_or_define(n, &mut define))
+            .collect();
+        let second_ids: Vec<_> = second
+            .iter()
+            .map(|n| ids.get_or_define(n, &mut define))
+            .collect();
+        assert_eq!(first_ids, [Some(4), Some(8), Some(12)]);
+        assert_eq!(second_ids, [Some(8), Some(16), Some(12)]);
+        assert_eq!(defined, ["a", "b", CONFIG_ACCEPTED, "c"]);
+        assert_eq!(ids.len(), 4);
+        // A name the host refused is asked for again next time.
+        assert_eq!(ids.get_or_define("d", |_| None), None);
+        assert_eq!(ids.get_or_define("d", |_| Some(99)), Some(99));
+    }
 
     #[test]
     fn names() {

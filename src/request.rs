@@ -7,15 +7,34 @@ use std::cell::OnceCell;
 /// host calls; tests and the CLI over plain maps.
 pub trait Request {
     /// The first value of a request header, by lower-case name; `None` when
-    /// absent or not UTF-8.
+    /// absent or not UTF-8. For [`COOKIE`], every value that is UTF-8,
+    /// joined with `"; "`: over HTTP/1.1 a client may split its cookies over
+    /// several `Cookie` headers, and a cookie in a later one is as much the
+    /// client's as one in the first (HTTP/2 and HTTP/3 crumbs reach the
+    /// filter already joined so by Envoy).
     fn header(&self, name: &str) -> Option<String>;
     /// The proxy's clock, in Unix milliseconds. Only asked for when a timed
     /// rollout is configured.
     fn now_ms(&self) -> u64;
 }
 
+/// The header cookies are read from.
+pub const COOKIE: &str = "cookie";
+
+/// Joins the values of several `Cookie` headers into one, as RFC 6265 has a
+/// user agent send them (`a=1; b=2`). `None` when there are none.
+pub fn join_cookie_headers<'v>(mut values: impl Iterator<Item = &'v str>) -> Option<String> {
+    let mut joined = values.next()?.to_owned();
+    for value in values {
+        joined.push_str("; ");
+        joined.push_str(value);
+    }
+    Some(joined)
+}
+
 /// A request given as plain values, for simulations (the command-line tool)
-/// and tests: headers by name (the first of a name counts, as in the filter)
+/// and tests: headers by name, repeatable, read as the filter reads Envoy's
+/// (the first of a name counts, except `cookie`, whose values are joined),
 /// and a fixed clock.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlainRequest {
@@ -24,7 +43,8 @@ pub struct PlainRequest {
 }
 
 impl PlainRequest {
-    /// Adds a header; its name is matched in lower case, as Envoy's are.
+    /// Adds a header, after any of the same name; its name is matched in
+    /// lower case, as Envoy's are.
     pub fn with_header(mut self, name: &str, value: &str) -> PlainRequest {
         self.headers
             .push((name.to_ascii_lowercase(), value.to_owned()));
@@ -45,10 +65,16 @@ impl PlainRequest {
 
 impl Request for PlainRequest {
     fn header(&self, name: &str) -> Option<String> {
-        self.headers
+        let mut values = self
+            .headers
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str());
+        if name == COOKIE {
+            join_cookie_headers(values)
+        } else {
+            values.next().map(str::to_owned)
+        }
     }
 
     fn now_ms(&self) -> u64 {
@@ -57,14 +83,18 @@ impl Request for PlainRequest {
 }
 
 /// Where a value comes from: a request header, or a cookie of the `Cookie`
-/// header. Headers are named by a slot of their service's header list, so a
-/// request reads each header at most once however many rules look at it.
+/// headers, or the request's host. Headers are named by a slot of their
+/// service's header list, so a request reads each header at most once
+/// however many rules look at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Header {
         slot: u32,
     },
-    /// A cookie by exact name, from the `Cookie` header in `slot`.
+    /// The host the request was matched by: its `:authority` (Envoy's name
+    /// for HTTP/1.1's `Host`) in lower case, without port or trailing dot.
+    Host,
+    /// A cookie by exact name, from the `Cookie` headers in `slot`.
     Cookie {
         slot: u32,
         name: Box<str>,
@@ -76,6 +106,7 @@ impl Source {
     pub fn read<'v>(&self, headers: &'v HeaderCache<'_, impl Request>) -> Option<&'v str> {
         match self {
             Source::Header { slot } => headers.get(*slot),
+            Source::Host => Some(headers.host),
             Source::Cookie { slot, name } => headers.get(*slot).and_then(|c| cookie_value(c, name)),
         }
     }
@@ -92,15 +123,18 @@ const INLINE_SLOTS: usize = 4;
 pub struct HeaderCache<'r, R: Request> {
     request: &'r R,
     names: &'r [Box<str>],
+    /// The normalised host, which routing has read before any rule.
+    host: &'r str,
     inline: [OnceCell<Option<String>>; INLINE_SLOTS],
     more: Vec<OnceCell<Option<String>>>,
 }
 
 impl<'r, R: Request> HeaderCache<'r, R> {
-    pub fn new(request: &'r R, names: &'r [Box<str>]) -> Self {
+    pub fn new(request: &'r R, names: &'r [Box<str>], host: &'r str) -> Self {
         HeaderCache {
             request,
             names,
+            host,
             inline: Default::default(),
             more: names
                 .iter()
@@ -160,7 +194,7 @@ mod tests {
             reads: Cell::new(0),
         };
         let names: Vec<Box<str>> = vec!["cookie".into(), "x-user".into()];
-        let cache = HeaderCache::new(&request, &names);
+        let cache = HeaderCache::new(&request, &names, "web.ns");
         let a = Source::Cookie {
             slot: 0,
             name: "a".into(),
@@ -189,11 +223,53 @@ mod tests {
             }
         }
         let names: Vec<Box<str>> = (0..10).map(|i| format!("h{i}").into()).collect();
-        let cache = HeaderCache::new(&Echo, &names);
+        let cache = HeaderCache::new(&Echo, &names, "web.ns");
         for i in (0..10u32).rev() {
             assert_eq!(cache.get(i), Some(format!("H{i}").as_str()));
         }
         assert_eq!(cache.get(10), None);
+    }
+
+    #[test]
+    fn a_plain_request_reads_repeated_headers_as_the_filter_does() {
+        let request = PlainRequest::default()
+            .with_header("Cookie", "theme=dark")
+            .with_header("x-user", "first")
+            .with_header("cookie", "kn-key=abc; beta=yes")
+            .with_header("X-User", "second");
+        assert_eq!(request.header("x-user").as_deref(), Some("first"));
+        assert_eq!(
+            request.header("cookie").as_deref(),
+            Some("theme=dark; kn-key=abc; beta=yes")
+        );
+        assert_eq!(request.header("missing"), None);
+        let one = PlainRequest::default().with_header("cookie", "a=1");
+        assert_eq!(one.header("cookie").as_deref(), Some("a=1"));
+        assert_eq!(PlainRequest::default().header("cookie"), None);
+    }
+
+    #[test]
+    fn a_cookie_in_a_later_cookie_header_is_found() {
+        let request = PlainRequest::default()
+            .with_header("cookie", "theme=dark")
+            .with_header("cookie", "kn-key=\"x y\"");
+        let names: Vec<Box<str>> = vec!["cookie".into()];
+        let cache = HeaderCache::new(&request, &names, "web.ns");
+        let key = Source::Cookie {
+            slot: 0,
+            name: "kn-key".into(),
+        };
+        let theme = Source::Cookie {
+            slot: 0,
+            name: "theme".into(),
+        };
+        assert_eq!(key.read(&cache), Some("x y"));
+        assert_eq!(theme.read(&cache), Some("dark"));
+        assert_eq!(
+            join_cookie_headers(["a=1", "", "b=2"].into_iter()).as_deref(),
+            Some("a=1; ; b=2")
+        );
+        assert_eq!(cookie_value("a=1; ; b=2", "b"), Some("2"));
     }
 
     #[test]

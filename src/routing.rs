@@ -18,6 +18,8 @@
 //!
 //! Any other host passes through untouched.
 
+use std::sync::Arc;
+
 use rand_core::Rng;
 
 use crate::hosts::{normalize, HostMatch, HostTable, TagId};
@@ -72,6 +74,11 @@ pub struct Service {
     /// The headers rules and stickiness read, by slot.
     pub(crate) header_names: Box<[Box<str>]>,
     pub(crate) mirror: Option<Mirror>,
+    /// The opt-in route response header's value per destination and
+    /// [`Reason::ROUTED`] reason (`revision=…; reason=…`), built when the
+    /// configuration is compiled; empty when the header is off. Shared, so a
+    /// request keeps one until its response without copying it.
+    pub(crate) route_values: Box<[[Arc<str>; Reason::ROUTED.len()]]>,
     /// Counter slot per destination and [`Reason::ROUTED`] reason.
     pub(crate) metric_slots: Box<[[u32; Reason::ROUTED.len()]]>,
     pub(crate) not_found_slot: u32,
@@ -182,7 +189,7 @@ impl RouteTable {
         let Some(service) = self.services.get(service_id as usize) else {
             return Decision::PassThrough;
         };
-        let choice = service.choose(tag_id, request, rng);
+        let choice = service.choose(tag_id, &host, request, rng);
         let Some(destination) = service.destinations.get(choice.destination as usize) else {
             return Decision::PassThrough;
         };
@@ -211,6 +218,11 @@ impl RouteTable {
     /// The request header the mirror cluster is written into.
     pub fn mirror_header(&self) -> &str {
         &self.headers.mirror
+    }
+
+    /// The opt-in response header naming the revision and the reason.
+    pub fn route_response_header(&self) -> Option<&str> {
+        self.headers.route_response.as_deref()
     }
 
     pub fn services(&self) -> &[Service] {
@@ -299,8 +311,14 @@ struct Choice<'t> {
 
 impl Service {
     /// Rules 1 to 4 for a request to one of this service's hosts (`tag`: the
-    /// host's tag, if it is a tag host).
-    fn choose(&self, tag: Option<TagId>, request: &impl Request, rng: &mut impl Rng) -> Choice<'_> {
+    /// host's tag, if it is a tag host; `host`: the normalised host).
+    fn choose(
+        &self,
+        tag: Option<TagId>,
+        host: &str,
+        request: &impl Request,
+        rng: &mut impl Rng,
+    ) -> Choice<'_> {
         let choice = |destination, reason, tag, new_sticky_key| Choice {
             destination,
             reason,
@@ -311,11 +329,15 @@ impl Service {
         if let Some(tag) = tag.and_then(|t| self.tags.get(t as usize)) {
             return choice(tag.destination, Reason::TagHost, Some(tag), None);
         }
-        // 2. Tag header; the client's header stays as sent, so no tag is written.
-        if let Some(tag) = request.header(TAG_HEADER).and_then(|v| self.tag(&v)) {
-            return choice(tag.destination, Reason::TagHeader, None, None);
+        // 2. Tag header; the client's header stays as sent, so no tag is
+        // written. A service without tags has nothing it could name: no
+        // host call, no copy of the value.
+        if !self.tags.is_empty() {
+            if let Some(tag) = request.header(TAG_HEADER).and_then(|v| self.tag(&v)) {
+                return choice(tag.destination, Reason::TagHeader, None, None);
+            }
         }
-        let headers = HeaderCache::new(request, &self.header_names);
+        let headers = HeaderCache::new(request, &self.header_names, host);
         // 3. Rules.
         if let Some(tag) = self
             .rules
@@ -401,26 +423,33 @@ impl<'t> Route<'t> {
         .chain(self.tag.map(|tag| (TAG_HEADER, Some(tag))))
     }
 
-    /// The response headers to add: the sticky cookie handed out, and the
-    /// opt-in header naming the revision and the reason. Empty (and not
-    /// allocated) in the common case.
+    /// The opt-in response header naming the revision and the reason, with
+    /// its prebuilt value (`revision=traffic-example-v2; reason=draw`).
+    pub fn route_response_header(&self) -> Option<(&'t str, &'t Arc<str>)> {
+        let name = self.headers.route_response.as_deref()?;
+        let value = self
+            .service
+            .route_values
+            .get(self.destination_id as usize)?
+            .get(self.reason.slot_index())?;
+        Some((name, value))
+    }
+
+    /// The `Set-Cookie` value handing the client its fresh stickiness key,
+    /// if this request was given one.
+    pub fn set_cookie(&self) -> Option<String> {
+        let key = self.new_sticky_key.as_deref()?;
+        self.service.sticky.as_ref()?.set_cookie(key)
+    }
+
+    /// The response headers to add, as owned pairs (for tests and the
+    /// tool; the filter takes [`Route::route_response_header`] and
+    /// [`Route::set_cookie`] as they are). Empty in the common case.
     pub fn response_headers(&self) -> Vec<(&'t str, String)> {
-        let mut headers = Vec::new();
-        if let Some(name) = self.headers.route_response.as_deref() {
-            headers.push((
-                name,
-                format!(
-                    "revision={}; reason={}",
-                    self.destination.revision,
-                    self.reason.as_str()
-                ),
-            ));
-        }
-        if let (Some(key), Some(sticky)) = (&self.new_sticky_key, &self.service.sticky) {
-            if let Some(cookie) = sticky.set_cookie(key) {
-                headers.push(("set-cookie", cookie));
-            }
-        }
-        headers
+        let route = self
+            .route_response_header()
+            .map(|(name, value)| (name, value.to_string()));
+        let cookie = self.set_cookie().map(|cookie| ("set-cookie", cookie));
+        route.into_iter().chain(cookie).collect()
     }
 }

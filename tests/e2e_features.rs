@@ -91,6 +91,21 @@ fn sticky_cookies_keep_a_client_on_one_revision() {
                 );
                 assert_eq!(r.seen("knative-serving-default-route"), Some("true"));
             }
+            // The key in a second Cookie header (HTTP/1.1, one line each).
+            let r = envoy.get(
+                HELLOWORLD,
+                "/",
+                &[("cookie", "theme=dark"), ("cookie", pair)],
+            );
+            assert_eq!(
+                (r.revision(), r.header("set-cookie")),
+                (Some(revision.as_str()), None),
+                "Envoy {v}: client {client}'s key in a second Cookie header"
+            );
+            assert_eq!(
+                r.header("x-knative-route"),
+                Some(format!("revision=helloworld-go-{revision}; reason=sticky").as_str())
+            );
             let other = if revision == "00001" { "b" } else { "a" };
             let r = envoy.get(
                 HELLOWORLD,
@@ -173,6 +188,99 @@ fn header_rules_route_like_seed_003() {
     }
 }
 
+/// A rule on `host` sees the Host header, which Envoy keeps as `:authority`:
+/// a custom domain's requests go to a tag, whatever case or port the client
+/// sent, while the service's own host still draws.
+#[test]
+fn a_host_rule_reads_the_authority() {
+    let backends = Helloworld::start();
+    let config = helloworld(json!({
+        "customDomains": ["beta.weimob.com"],
+        "rules": [{"header": "Host", "exact": "beta.weimob.com", "tag": "b"}]
+    }));
+    for bin in support::envoys() {
+        let envoy = backends.envoy(&bin, &config);
+        let v = &envoy.version;
+        for host in [
+            "beta.weimob.com",
+            "Beta.Weimob.com:8080",
+            "beta.weimob.com.",
+        ] {
+            let r = envoy.get(host, "/", &[]);
+            assert_eq!(
+                r.header("x-knative-route"),
+                Some("revision=helloworld-go-00002; reason=rule"),
+                "Envoy {v}: Host {host}: {r:?}"
+            );
+        }
+        let r = envoy.get(HELLOWORLD, "/", &[]);
+        let route = r.header("x-knative-route").unwrap_or_default();
+        assert!(route.ends_with("; reason=draw"), "Envoy {v}: {route}");
+    }
+}
+
+/// Request headers, and the revision a rule sends them to (`None`: no rule
+/// matches, the split draws).
+type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+
+/// Header and cookie rules by exact value and by presence, as Envoy hands
+/// the headers over. Over HTTP/1.1 a client may send several `Cookie`
+/// headers (the harness speaks HTTP/1.1, one line per header given): a
+/// cookie in a later one counts as one in the first.
+#[test]
+fn header_and_cookie_rules_match_exactly_and_by_presence() {
+    let backends = Helloworld::start();
+    let config = helloworld(json!({"rules": [
+        {"header": "x-canary", "exact": "on", "tag": "b"},
+        {"header": "x-pin-a", "present": true, "tag": "a"},
+        {"cookie": "beta", "exact": "yes", "tag": "b"},
+        {"cookie": "pin-a", "present": true, "tag": "a"}
+    ]}));
+    for bin in support::envoys() {
+        let envoy = backends.envoy(&bin, &config);
+        let v = &envoy.version;
+        let cases: [Case; 12] = [
+            (&[("x-canary", "on")], Some("00002")),
+            (&[("X-Canary", "on")], Some("00002")),
+            (&[("x-pin-a", "")], Some("00001")),
+            (&[("x-pin-a", "anything")], Some("00001")),
+            (&[("cookie", "theme=dark; beta=yes")], Some("00002")),
+            (&[("cookie", "pin-a=")], Some("00001")),
+            (
+                &[("cookie", "theme=dark"), ("cookie", "beta=yes")],
+                Some("00002"),
+            ),
+            (
+                &[("cookie", "theme=dark"), ("cookie", "x=1; pin-a=1")],
+                Some("00001"),
+            ),
+            // Not matched: the split draws.
+            (&[("x-canary", "On")], None),
+            (&[("x-canary", "on1")], None),
+            (&[("cookie", "beta=no; Beta=yes")], None),
+            (&[("cookie", "theme=dark"), ("cookie", "beta=no")], None),
+        ];
+        for (headers, want) in cases {
+            for _ in 0..10 {
+                let r = envoy.get(HELLOWORLD, "/", headers);
+                assert_eq!(r.status, 200, "Envoy {v}: {headers:?}: {r:?}");
+                let route = r.header("x-knative-route").unwrap_or_default();
+                match want {
+                    Some(revision) => assert_eq!(
+                        route,
+                        format!("revision=helloworld-go-{revision}; reason=rule"),
+                        "Envoy {v}: {headers:?}"
+                    ),
+                    None => assert!(
+                        route.ends_with("; reason=draw"),
+                        "Envoy {v}: {headers:?}: {route}"
+                    ),
+                }
+            }
+        }
+    }
+}
+
 fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
 }
@@ -239,13 +347,25 @@ fn a_short_timed_rollout_follows_the_clock() {
 #[test]
 fn metrics_count_every_request_by_revision_and_reason() {
     let backends = Helloworld::start();
-    let config = helloworld(json!({"rules": [{"header": "wid", "prefix": "b", "tag": "b"}]}));
+    let config = helloworld(json!({
+        "rules": [{"header": "wid", "prefix": "b", "tag": "b"}],
+        "sticky": {"header": "x-user-id"}
+    }));
     for bin in support::envoys() {
         let envoy = backends.envoy(&bin, &config);
         let mut drawn: HashMap<String, u64> = HashMap::new();
         for _ in 0..200 {
             let r = envoy.get(HELLOWORLD, "/", &[]);
             *drawn.entry(r.revision().unwrap().to_owned()).or_insert(0) += 1;
+        }
+        // 60 users, 3 requests each, by their key.
+        let mut sticky: HashMap<String, u64> = HashMap::new();
+        for user in 0..60 {
+            let id = format!("user-{user}");
+            for _ in 0..3 {
+                let r = envoy.get(HELLOWORLD, "/", &[("x-user-id", &id)]);
+                *sticky.entry(r.revision().unwrap().to_owned()).or_insert(0) += 1;
+            }
         }
         for _ in 0..30 {
             envoy.get("b-helloworld-go.example.example.com", "/", &[]);
@@ -279,7 +399,13 @@ fn metrics_count_every_request_by_revision_and_reason() {
                 drawn[r],
                 "Envoy {v}: draws of {r}"
             );
+            assert_eq!(
+                envoy.counter(&name(Some(r), "sticky")),
+                sticky.get(r).copied().unwrap_or(0),
+                "Envoy {v}: sticky requests to {r}"
+            );
         }
+        assert_eq!(sticky.values().sum::<u64>(), 180);
         assert_eq!(
             envoy.counter(&name(Some("00002"), "tag-host")),
             30,
@@ -294,6 +420,10 @@ fn metrics_count_every_request_by_revision_and_reason() {
         assert_eq!(envoy.counter(&name(None, "not-found")), 7, "Envoy {v}");
         assert_eq!(envoy.counter(&name(Some("00001"), "tag-host")), 0);
         assert!(envoy.counter("wasmcustom.knative_traffic.config.accepted") >= 1);
+        assert_eq!(
+            envoy.counter("wasmcustom.knative_traffic.config.rejected"),
+            0
+        );
 
         let prometheus = http(
             envoy.admin,
@@ -323,8 +453,9 @@ struct Stream {
 }
 
 /// ECDS from a file while requests keep flowing: several valid updates each
-/// in force within seconds with no failed request, then an invalid one
-/// refused with its error logged while the previous split keeps serving.
+/// in force within seconds with no failed request (one of them a 50/50
+/// split, checked by its share), then an invalid one refused with its error
+/// logged and counted while the previous split keeps serving.
 #[test]
 fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
     let revisions = ["v1", "v2", "v3"].map(Backend::start);
@@ -361,8 +492,10 @@ fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
                 }
             })
         };
-        // Waits until 30 answers in a row come from `revision`.
-        let wait_for = |revision: &str| {
+        // Waits until 30 answers in a row are `what` (`ok` says which are),
+        // and returns how many answers there were then: every later one is
+        // from the new configuration.
+        let settle = |what: &str, ok: &dyn Fn(&str) -> bool| -> usize {
             let deadline = Instant::now() + Duration::from_secs(15);
             loop {
                 let seen = stream.lock().unwrap().answers.len();
@@ -374,22 +507,25 @@ fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
                         .iter()
                         .rev()
                         .take(30)
-                        .all(|a| a.as_deref() == Ok(revision))
+                        .all(|a| a.as_deref().is_ok_and(ok))
                 {
-                    return;
+                    return s.answers.len();
                 }
                 drop(s);
                 assert!(
                     Instant::now() < deadline,
-                    "Envoy {v}: {revision} never took all traffic"
+                    "Envoy {v}: the answers never became {what}"
                 );
             }
         };
+        let wait_for = |revision: &str| settle(revision, &|r| r == revision);
         let percents = |c: &mut Value, p: [u32; 3]| {
             for (i, p) in p.iter().enumerate() {
                 c["services"][0]["traffic"][i]["percent"] = json!(p);
             }
         };
+        // The filter's log lines since `mark` (a length of the log).
+        let log_since = |mark: usize| envoy.log().get(mark..).unwrap_or_default().to_owned();
 
         wait_for("v1");
         percents(&mut configuration, [0, 100, 0]);
@@ -398,13 +534,56 @@ fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
         percents(&mut configuration, [0, 0, 100]);
         ecds.publish(&configuration.to_string());
         wait_for("v3");
-        percents(&mut configuration, [0, 0, 100]);
-        configuration["services"][0]["traffic"][0]["percent"] = json!(100);
-        configuration["services"][0]["traffic"][2]["percent"] = json!(0);
+
+        // A partial split: once no v3 answers, the next 400 answers split
+        // 50/50 between v1 and v2.
+        let mark = envoy.log().len();
+        percents(&mut configuration, [50, 50, 0]);
+        ecds.publish(&configuration.to_string());
+        let from = settle("v1 or v2", &|r| r == "v1" || r == "v2");
+        let n = 400;
+        let half: Vec<String> = loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let s = stream.lock().unwrap();
+            if s.answers.len() >= from + n {
+                break s.answers[from..from + n]
+                    .iter()
+                    .map(|a| a.clone().unwrap_or_else(|e| e))
+                    .collect();
+            }
+        };
+        let on_v1 = half.iter().filter(|r| *r == "v1").count() as u64;
+        let on_v2 = half.iter().filter(|r| *r == "v2").count() as u64;
+        assert_eq!(on_v1 + on_v2, n as u64, "Envoy {v}: {half:?}");
+        assert_binomial(&format!("Envoy {v}: v1 at 50%"), on_v1, n as u64, 0.5);
+        // Its counters (draws of v1 and v2) were defined by earlier
+        // configurations, so the VMs that ran them (the main thread's and
+        // the two workers') define none again. Envoy first tries a new
+        // configuration in a fresh VM, which starts with no ids.
+        let log = log_since(mark);
+        let loads: Vec<&str> = log
+            .lines()
+            .filter_map(|l| l.split_once("configuration accepted: 1 service(s), "))
+            .map(|(_, counts)| counts)
+            .collect();
+        let fresh = "cluster header \"x-knative-cluster\", 9 counter(s), 9 newly defined";
+        let reused = "cluster header \"x-knative-cluster\", 9 counter(s), 0 newly defined";
+        assert!(
+            loads.iter().all(|l| *l == fresh || *l == reused)
+                && loads.iter().filter(|l| **l == reused).count() >= 3,
+            "Envoy {v}: {log}"
+        );
+
+        percents(&mut configuration, [100, 0, 0]);
         ecds.publish(&configuration.to_string());
         wait_for("v1");
 
-        // An invalid update: refused, logged, and v1 keeps serving.
+        // An invalid update: refused, logged, counted once per VM that
+        // tried it, and v1 keeps serving.
+        let counter =
+            |name: &str| envoy.counter(&format!("wasmcustom.knative_traffic.config.{name}"));
+        let (accepted_before, rejected_before) = (counter("accepted"), counter("rejected"));
+        let mark = envoy.log().len();
         let mut bad = configuration.clone();
         percents(&mut bad, [80, 10, 0]);
         ecds.publish(&bad.to_string());
@@ -422,6 +601,18 @@ fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
         std::thread::sleep(Duration::from_secs(2));
         running.store(false, Ordering::SeqCst);
         worker.join().unwrap();
+        // Envoy tries the update in one VM and hands a refused one to no
+        // worker: one refusal, counted once, and no load.
+        assert_eq!(
+            (
+                counter("accepted") - accepted_before,
+                counter("rejected") - rejected_before
+            ),
+            (0, 1),
+            "Envoy {v}: (accepted, rejected) by the refused update\n{}",
+            log_since(mark)
+        );
+        assert_eq!(log_since(mark).matches(expected).count(), 1, "Envoy {v}");
 
         let s = stream.lock().unwrap();
         let failed: Vec<&String> = s.answers.iter().filter_map(|a| a.as_ref().err()).collect();
@@ -442,9 +633,19 @@ fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
             "Envoy {v}: only {} requests in the stream",
             s.answers.len()
         );
+        // The example's stats tags label the counters, as envoy/envoy.yaml's do.
+        let prometheus = http(
+            envoy.admin,
+            "GET",
+            "/stats/prometheus",
+            &[("host", "admin")],
+        )
+        .unwrap()
+        .body;
+        let labelled = "knative_traffic_requests{namespace=\"default\",service=\"traffic-example\",revision=\"traffic-example-v1\",reason=\"draw\"} ";
         assert!(
-            envoy.counter("wasmcustom.knative_traffic.config.rejected") >= 1,
-            "Envoy {v}"
+            prometheus.lines().any(|l| l.starts_with(labelled)),
+            "Envoy {v}: no {labelled:?} in\n{prometheus}"
         );
         eprintln!(
             "Envoy {v}: {} requests across 4 updates and 1 refusal, 0 failed",

@@ -1,6 +1,7 @@
 //! Bad input on real Envoy, each with a defined answer: odd Hosts (not UTF-8,
-//! 64 KB, Unicode, an IPv6 literal, a port), repeated tag headers, and a
-//! configuration naming a cluster Envoy does not have.
+//! 64 KB, Unicode, an IPv6 literal, a port), repeated tag headers, header
+//! names that are not UTF-8, and a configuration naming a cluster Envoy does
+//! not have.
 
 mod support;
 
@@ -171,6 +172,37 @@ fn repeated_tag_headers_use_the_first() {
                 "Envoy {v}: unknown first tag takes the split: {r:?}"
             );
         }
+    }
+}
+
+/// A service reading cookies reads every request header when a request has
+/// a Cookie header, through an SDK call that needs UTF-8 header names: Envoy
+/// answers 400 to a name that is not, before the filter sees it.
+#[test]
+fn a_header_name_that_is_not_utf8_never_reaches_the_filter() {
+    let setup = Setup::new();
+    for bin in support::envoys() {
+        let envoy = setup.envoy(&bin, |config| {
+            let mut plugin = config.plugin_configuration();
+            plugin["services"][0]["sticky"] = json!({"cookie": "kn", "setCookie": true});
+            config.set_plugin_configuration(&plugin);
+        });
+        let v = envoy.version.clone();
+        for name in [&b"x-\xff\xfe"[..], b"x-\xc3\xa9"] {
+            let mut extra = b"cookie: a=1\r\ncookie: kn=abc\r\n".to_vec();
+            extra.extend_from_slice(name);
+            extra.extend_from_slice(b": 1\r\n");
+            let r = send(&envoy, HOST.as_bytes(), &extra);
+            assert_eq!(r.status, 400, "Envoy {v}: header name {name:?}: {r:?}");
+        }
+        // The same request with a valid name is routed by its key.
+        let r = send(
+            &envoy,
+            HOST.as_bytes(),
+            b"cookie: a=1\r\ncookie: kn=abc\r\nx-ok: 1\r\n",
+        );
+        assert_eq!(r.status, 200, "Envoy {v}: {r:?}");
+        assert_eq!(r.header("set-cookie"), None, "Envoy {v}: {r:?}");
     }
 }
 

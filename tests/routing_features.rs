@@ -113,6 +113,65 @@ fn rules_match_cookies_exactly_and_by_presence() {
         route(&t, HOST, &Req::default().with_header("x-canary", "")),
         ("helloworld-go-00002".into(), Reason::Rule)
     );
+    // A cookie in a second Cookie header (HTTP/1.1 allows several).
+    let two = |a: &str, b: &str| {
+        Req::default()
+            .with_header("cookie", a)
+            .with_header("cookie", b)
+    };
+    assert_eq!(
+        route(&t, HOST, &two("theme=dark", "beta=yes")),
+        ("helloworld-go-00002".into(), Reason::Rule)
+    );
+    assert_eq!(
+        route(&t, HOST, &two("theme=dark", "x=1; pin-a=1")),
+        ("helloworld-go-00001".into(), Reason::Rule)
+    );
+    assert_eq!(
+        route(&t, HOST, &two("theme=dark", "beta=no")).1,
+        Reason::Draw
+    );
+}
+
+#[test]
+fn a_host_rule_reads_the_host_as_hosts_match() {
+    let t = table(helloworld(
+        50,
+        json!({
+            "customDomains": ["beta.weimob.com", "*.weimoba.com"],
+            "rules": [
+                {"header": "Host", "exact": "Beta.Weimob.com", "tag": "b"},
+                {"header": "host", "prefix": "a.", "tag": "a"}
+            ]
+        }),
+    ));
+    for host in [
+        "beta.weimob.com",
+        "BETA.weimob.com:8080",
+        "beta.weimob.com.",
+    ] {
+        assert_eq!(
+            route(&t, host, &Req::default()),
+            ("helloworld-go-00002".into(), Reason::Rule),
+            "{host}"
+        );
+    }
+    assert_eq!(
+        route(&t, "A.weimoba.com:443", &Req::default()),
+        ("helloworld-go-00001".into(), Reason::Rule)
+    );
+    // The host is the one the request was routed by, not a header a client
+    // could add beside it.
+    assert_eq!(
+        route(
+            &t,
+            HOST,
+            &Req::default().with_header("host", "beta.weimob.com")
+        )
+        .1,
+        Reason::Draw
+    );
+    assert_eq!(route(&t, "b.weimoba.com", &Req::default()).1, Reason::Draw);
 }
 
 #[test]
@@ -353,6 +412,20 @@ fn a_handed_out_cookie_routes_the_next_request_where_the_first_went() {
         assert_eq!(attributes, "Max-Age=3600; Path=/; HttpOnly");
         let req = Req::default().with_header("cookie", &format!("other=1; {pair}"));
         assert_eq!(route(&t, HOST, &req), (first.clone(), Reason::Sticky));
+        // The key in a later Cookie header counts too, and gets no new one.
+        let later = Req::default()
+            .with_header("cookie", "other=1")
+            .with_header("cookie", pair);
+        match t.route(HOST, &later, &mut rng) {
+            Decision::Route(r) => {
+                assert_eq!(
+                    (&*r.destination.revision, r.reason),
+                    (&*first, Reason::Sticky)
+                );
+                assert!(r.response_headers().is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
         // With the cookie, no new one is handed out.
         if let Decision::Route(r) = t.route(HOST, &req, &mut rng) {
             assert!(r.response_headers().is_empty());
@@ -468,7 +541,7 @@ fn rollout_steps_on_exact_instants() {
 
 #[test]
 fn a_rollout_moves_no_key_away_from_the_new_revision() {
-    let t = rolling(None); // default: 99 steps of 1%, 4 s apart
+    let t = rolling(None); // default: 99 moves of 1%, about 4 s apart
     let keys: Vec<String> = (0..3000).map(|i| format!("key-{i}")).collect();
     let mut previous: HashMap<&str, String> = HashMap::new();
     for second in (0..=400).step_by(4) {
@@ -591,6 +664,34 @@ fn the_route_response_header_is_opt_in() {
         ),
         other => panic!("{other:?}"),
     }
+    // Built with the table, one per revision and reason: every request
+    // shares it.
+    let header = |host: &str, req: &Req| match t.route(host, req, &mut rng()) {
+        Decision::Route(r) => r
+            .route_response_header()
+            .map(|(name, value)| (name, value.clone()))
+            .unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let by_tag = Req::default().with_header("knative-serving-tag", "a");
+    let (name, first) = header(HOST, &by_tag);
+    let (_, second) = header(HOST, &by_tag);
+    assert_eq!(name, "x-knative-route");
+    assert_eq!(&*first, "revision=helloworld-go-00001; reason=tag-header");
+    assert!(std::sync::Arc::ptr_eq(&first, &second));
+    assert_eq!(
+        &*header("a-helloworld-go.example.example.com", &Req::default()).1,
+        "revision=helloworld-go-00001; reason=tag-host"
+    );
+    let (_, drawn) = header(HOST, &Req::default());
+    assert!(
+        [
+            "revision=helloworld-go-00001; reason=draw",
+            "revision=helloworld-go-00002; reason=draw"
+        ]
+        .contains(&&*drawn),
+        "{drawn}"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@ use knative_traffic::request::PlainRequest;
 use knative_traffic::routing::{
     DEFAULT_ROUTE_HEADER, NAMESPACE_HEADER, REVISION_HEADER, TAG_HEADER,
 };
-use knative_traffic::{compile, Decision, Reason, RouteTable};
+use knative_traffic::{compile, Decision, Reason, Request, RouteTable};
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 use serde_json::json;
@@ -44,7 +44,7 @@ fn rng() -> XorShiftRng {
 }
 
 /// (revision, reason) of a routed request; panics on any other decision.
-fn routed(table: &RouteTable, host: &str, headers: &Headers) -> (String, Reason) {
+fn routed(table: &RouteTable, host: &str, headers: &impl Request) -> (String, Reason) {
     match table.route(host, headers, &mut rng()) {
         Decision::Route(r) => (r.destination.revision.to_string(), r.reason),
         other => panic!("{host}: expected a route, got {other:?}"),
@@ -288,4 +288,38 @@ fn targets_naming_one_revision_are_merged() {
         vec![(0, 6_000), (1, 4_000)],
         "web-2 gets 30 + 30 in its first position"
     );
+}
+
+/// A request that records which headers the routing asked for.
+#[derive(Default)]
+struct Recording(std::cell::RefCell<Vec<String>>);
+
+impl Request for Recording {
+    fn header(&self, name: &str) -> Option<String> {
+        self.0.borrow_mut().push(name.to_owned());
+        None
+    }
+    fn now_ms(&self) -> u64 {
+        0
+    }
+}
+
+#[test]
+fn a_service_without_tags_never_reads_the_tag_header() {
+    let config = json!({"services": [
+        {"name": "plain", "namespace": "ns", "traffic": [
+            {"revisionName": "plain-1", "percent": 70},
+            {"revisionName": "plain-2", "percent": 30}
+        ]},
+        {"name": "tagged", "namespace": "ns", "traffic": [
+            {"tag": "a", "revisionName": "tagged-1", "percent": 100}
+        ]}
+    ]});
+    let t = compile(config.to_string().as_bytes()).unwrap();
+    let plain = Recording::default();
+    assert_eq!(routed(&t, "plain.ns", &plain).1, Reason::Draw);
+    assert!(plain.0.borrow().is_empty(), "{:?}", plain.0.borrow());
+    let tagged = Recording::default();
+    routed(&t, "tagged.ns", &tagged);
+    assert_eq!(*tagged.0.borrow(), [TAG_HEADER]);
 }

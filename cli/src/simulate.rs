@@ -301,10 +301,24 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
                 .and_then(|shares| shares.first().copied())
                 .and_then(|(d, _)| service.destinations.get(d as usize))
                 .map_or("?", |d| &*d.revision);
+            // The moves as the schedule makes them, which is not always the
+            // configured number of steps.
+            let target_percent = |k: u32| {
+                rollout
+                    .step_shares(k)
+                    .and_then(|shares| shares.last().copied())
+                    .map_or(0, |(_, percent)| percent)
+            };
+            let steps = rollout.steps();
+            let last =
+                target_percent(steps).saturating_sub(target_percent(steps.saturating_sub(1)));
+            let mut moves = format!("{steps} steps of {}%", rollout.step_size());
+            if last != rollout.step_size() {
+                moves.push_str(&format!(" (the last {last}%)"));
+            }
             writeln!(
                 out,
-                "timed rollout to {target}: {} steps from {} to {}",
-                rollout.steps(),
+                "timed rollout to {target}: 1%, then {moves}, from {} to {}",
                 format_instant(rollout.start_ms()),
                 format_instant(rollout.end_ms())
             )?;

@@ -469,7 +469,7 @@ fn simulate_a_timed_rollout_at_an_instant() {
             .collect()
     };
     let header =
-        "timed rollout to web-3: 4 steps from 2026-11-25T16:00:00Z to 2026-11-25T16:10:00Z";
+        "timed rollout to web-3: 1%, then 4 steps of 25% (the last 24%), from 2026-11-25T16:00:00Z to 2026-11-25T16:10:00Z";
 
     let before = at("2026-11-25T15:59:59Z");
     assert!(before
@@ -521,6 +521,39 @@ fn simulate_a_timed_rollout_at_an_instant() {
     assert_eq!(
         rows(&after.stdout)[0],
         row("web-3", "web-3", 2000, "100.0%", "draw")
+    );
+
+    // Seven steps of round(99 / 7) = 14% take eight moves, 75 s apart, the
+    // last of 1% at the end: the tool reports the moves as made.
+    let mut seven: Value =
+        serde_json::from_str(&std::fs::read_to_string(data().join("features.json")).unwrap())
+            .unwrap();
+    seven["services"][0]["rollout"]["steps"] = json!(7);
+    let file = scratch("seven-steps.json", &seven.to_string());
+    let at = |instant: &str| {
+        simulate(&[
+            file.arg(),
+            "--host",
+            "web.shop.example.com",
+            "--at",
+            instant,
+        ])
+    };
+    let header = "timed rollout to web-3: 1%, then 8 steps of 14% (the last 1%), from 2026-11-25T16:00:00Z to 2026-11-25T16:10:00Z";
+    assert_eq!(
+        tail(&at("2026-11-25T16:08:44.999Z")),
+        [
+            header,
+            "at 2026-11-25T16:08:44.999Z: step 7 of 8",
+            "split in force: web-1 15%, web-3 85%",
+        ]
+    );
+    assert_eq!(
+        tail(&at("2026-11-25T16:08:45Z"))[1..],
+        [
+            "at 2026-11-25T16:08:45Z: step 8 of 8",
+            "split in force: web-1 1%, web-3 99%",
+        ]
     );
 
     // A service without a rollout says the instant changes nothing.
