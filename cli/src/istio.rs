@@ -7,20 +7,26 @@
 //!
 //! A VirtualService lists the service's hosts (its host, its tag hosts, its
 //! custom domains and, with `customDomainTags`, their tag hosts) and routes
-//! each revision by the `knative-serving-revision` header the filter writes
-//! to the revision's Kubernetes Service. A service with a `mirror` also gets,
-//! first, a route per other revision that matches the mirror header as well
-//! (the candidate's cluster, as the filter writes it on the requests it chose
-//! to copy) and mirrors every request it matches to the candidate's Service:
-//! the filter has already chosen the share, so `mirrorPercentage` is 100.
+//! each revision to its Kubernetes Service by two headers the filter writes:
+//! `knative-serving-revision` and the cluster header (the revision's cluster,
+//! `x-knative-cluster` unless `clusterHeader` says otherwise). Only the
+//! cluster header proves that the filter chose the revision: a client can
+//! send `knative-serving-revision` on a host the filter passes through (one
+//! that Istio's virtual host takes but the filter does not serve, such as
+//! two labels in front of a wildcard custom domain, whose `*` covers one
+//! label for the filter and any number for Istio), while the filter removes
+//! a client's cluster header there and overwrites it on every request it
+//! routes. A service with a `mirror` also gets, first, a route per other
+//! revision that matches the mirror header as well (the candidate's cluster,
+//! as the filter writes it on the requests it chose to copy) and mirrors
+//! every request it matches to the candidate's Service: the filter has
+//! already chosen the share, so `mirrorPercentage` is 100.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use knative_traffic::config::{
-    Document, ServiceSpec, DEFAULT_CLUSTER_DOMAIN, DEFAULT_DOMAIN, DEFAULT_MIRROR_HEADER,
-};
+use knative_traffic::config::{Document, ServiceSpec, DEFAULT_CLUSTER_DOMAIN, DEFAULT_DOMAIN};
 use knative_traffic::hosts::{is_dns1035_label, is_dns1123_label, is_dns_name};
 use knative_traffic::routing::{Destination, Service, REVISION_HEADER};
 use knative_traffic::RouteTable;
@@ -45,8 +51,9 @@ const PLUGIN_NAME: &str = "knative-traffic";
 /// YAML stream for `kubectl apply -f -`: the WasmPlugin that loads the
 /// filter into the gateway pods with the configuration as pluginConfig, and
 /// one VirtualService per service listing its hosts (own, tag, custom
-/// domains) and routing each revision, by the Knative-Serving-Revision header
-/// the filter writes, to its Kubernetes Service {revision}.{namespace}.svc;
+/// domains) and routing each revision, by the Knative-Serving-Revision and
+/// cluster headers the filter writes, to its Kubernetes Service
+/// {revision}.{namespace}.svc;
 /// for a service with a mirror, routes that also match the mirror header
 /// come first and copy the request to the candidate's Service. With
 /// --with-gateway, also the Gateway, accepting exactly those hosts. The
@@ -385,7 +392,7 @@ fn manifests(args: &Args, json: &[u8], table: &RouteTable) -> Result<Vec<Written
     let mut errors = Vec::new();
     let mut all_hosts: Vec<String> = Vec::new();
     for (index, (spec, service)) in document.services.iter().zip(table.services()).enumerate() {
-        match virtual_service(args, &document, spec, service) {
+        match virtual_service(args, &document, table, spec, service) {
             Ok((vs, comment)) => {
                 for host in &vs.spec.hosts {
                     push_unique(&mut all_hosts, host);
@@ -510,6 +517,7 @@ fn hosts(document: &Document, spec: &ServiceSpec) -> Vec<String> {
 fn virtual_service(
     args: &Args,
     document: &Document,
+    table: &RouteTable,
     spec: &ServiceSpec,
     service: &Service,
 ) -> Result<(Manifest<VirtualServiceSpec>, String), Vec<String>> {
@@ -535,29 +543,37 @@ fn virtual_service(
         host: format!("{}.{}.svc.{cluster_domain}", d.revision, service.namespace),
         port: PortSelector { number: args.port },
     };
+    // The table's header names are in lower case, as Istio wants them
+    // (header names match in any case).
+    let cluster_header = table.cluster_header();
     let revision_match = |d: &Destination| {
-        BTreeMap::from([(
-            REVISION_HEADER.to_owned(),
-            StringMatch {
-                exact: d.revision.to_string(),
-            },
-        )])
+        BTreeMap::from([
+            (
+                REVISION_HEADER.to_owned(),
+                StringMatch {
+                    exact: d.revision.to_string(),
+                },
+            ),
+            (
+                cluster_header.to_owned(),
+                StringMatch {
+                    exact: d.cluster.to_string(),
+                },
+            ),
+        ])
     };
 
     let mut http = Vec::new();
     let mut text = format!(
-        "{} in {}: its hosts, and a route per revision on the \
-         knative-serving-revision header the filter writes, to the revision's \
-         Kubernetes Service.",
+        "{} in {}: its hosts, and a route per revision, to the revision's \
+         Kubernetes Service, on the knative-serving-revision and \
+         {cluster_header} headers the filter writes. A client can send the \
+         first on a host the filter passes through; the filter removes a \
+         client's {cluster_header} there, so such a request matches no route.",
         service.name, service.namespace
     );
     if let Some(candidate) = service.mirror_destination() {
-        // Header names match in any case; Istio wants them in lower case.
-        let mirror_header = document
-            .mirror_header
-            .as_deref()
-            .unwrap_or(DEFAULT_MIRROR_HEADER)
-            .to_ascii_lowercase();
+        let mirror_header = table.mirror_header();
         text.push_str(&format!(
             " The -mirror routes come first: they also match {mirror_header}, \
              which the filter writes on the requests it chose to copy, and Istio \
@@ -571,7 +587,7 @@ fn virtual_service(
         {
             let mut headers = revision_match(d);
             headers.insert(
-                mirror_header.clone(),
+                mirror_header.to_owned(),
                 StringMatch {
                     exact: candidate.cluster.to_string(),
                 },

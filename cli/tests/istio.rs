@@ -108,7 +108,9 @@ fn routed_service(table: &RouteTable, host: &str) -> Option<(String, String)> {
 /// and are all routed by the filter to that service; whose routes are, for a
 /// service with a mirror, one per other revision matching the mirror header
 /// too and mirroring to the candidate's Service, then one per revision,
-/// to `{revision}.{namespace}.svc.{cluster_domain}` on `port`; and a Gateway,
+/// to `{revision}.{namespace}.svc.{cluster_domain}` on `port`, each matching
+/// the revision header and the cluster header (the revision's cluster, as the
+/// filter writes it); and a Gateway,
 /// if written, admits every host.
 fn assert_agrees(what: &str, config: &Value, documents: &[Value], expect: &Expect) {
     let table = knative_traffic::compile(config.to_string().as_bytes())
@@ -189,6 +191,7 @@ fn assert_agrees(what: &str, config: &Value, documents: &[Value], expect: &Expec
                 let mut route = istio::HeaderRoute::new(
                     &[
                         (REVISION_HEADER, &d.revision),
+                        (table.cluster_header(), &d.cluster),
                         (
                             &table.mirror_header().to_ascii_lowercase(),
                             &candidate.cluster,
@@ -206,7 +209,10 @@ fn assert_agrees(what: &str, config: &Value, documents: &[Value], expect: &Expec
         }
         for d in service.destinations.iter() {
             routes.push(istio::HeaderRoute::new(
-                &[(REVISION_HEADER, &d.revision)],
+                &[
+                    (REVISION_HEADER, &d.revision),
+                    (table.cluster_header(), &d.cluster),
+                ],
                 &service_cluster(&d.revision),
             ));
         }
@@ -364,13 +370,14 @@ fn the_manifests_pass_istios_schemas_and_agree_with_the_filter() {
 }
 
 /// Custom domains exact and wildcard, their tag hosts, a mirror by
-/// revisionName through a header of the configuration's choosing, a cluster
-/// template and domain of its own, and every option away from its default.
+/// revisionName, cluster and mirror headers of the configuration's choosing,
+/// a cluster template and domain of its own, and every option away from its default.
 #[test]
 fn options_and_the_configurations_own_names_reach_the_manifests() {
     let config = json!({
         "clusterTemplate": "{service}--{revision}",
         "clusterDomain": "corp.internal",
+        "clusterHeader": "X-Route-Cluster",
         "mirrorHeader": "X-Shadow-Cluster",
         "services": [
             {
@@ -455,8 +462,8 @@ fn options_and_the_configurations_own_names_reach_the_manifests() {
             "b-helloworld-go.weimob.com",
         ]
     );
-    // The mirror header in lower case, matched on the candidate's cluster as
-    // the clusterTemplate names it; the candidate has a route of its own.
+    // The cluster and mirror headers in lower case, matched on the clusters
+    // as the clusterTemplate names them; the candidate has a route of its own.
     let http = vs["spec"]["http"].as_array().unwrap();
     let names: Vec<&str> = http.iter().map(|h| h["name"].as_str().unwrap()).collect();
     assert_eq!(
@@ -471,6 +478,14 @@ fn options_and_the_configurations_own_names_reach_the_manifests() {
     );
     assert_eq!(
         http[0]["match"][0]["headers"]["x-shadow-cluster"],
+        json!({"exact": "helloworld-go--helloworld-go-00003"})
+    );
+    assert_eq!(
+        http[0]["match"][0]["headers"]["x-route-cluster"],
+        json!({"exact": "helloworld-go--helloworld-go-00001"})
+    );
+    assert_eq!(
+        http[4]["match"][0]["headers"]["x-route-cluster"],
         json!({"exact": "helloworld-go--helloworld-go-00003"})
     );
     assert_eq!(
