@@ -9,8 +9,12 @@
 #   scripts/envoy-image.sh 1.36.4 my/envoy:test  # another version or tag
 #   ENVOY_IMAGE=knative-traffic/envoy:1.40.0 docker compose up
 #
-# Like the official image, its entrypoint is Envoy and its default command
-# `-c /etc/envoy/envoy.yaml`. Prints the image's tag.
+# Like the official image, its entrypoint is Envoy, its default command
+# `-c /etc/envoy/envoy.yaml`, and Envoy runs as uid 101: the official image
+# starts as root and its docker-entrypoint.sh switches to the envoy user
+# (101) before running Envoy, so files mounted into it (the compose file's
+# envoy/ and dist/) must be readable by that user; running this image as
+# 101 too makes the tests meet the same permissions. Prints the image's tag.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +43,7 @@ chmod 1777 "$root/tmp"
 cat >"$context/Dockerfile" <<'EOF'
 FROM scratch
 COPY rootfs/ /
+USER 101:101
 ENTRYPOINT ["/usr/local/bin/envoy"]
 CMD ["-c", "/etc/envoy/envoy.yaml"]
 EOF
@@ -50,4 +55,6 @@ docker build --quiet --tag "$tag" \
 # before docker has written everything.
 ran=$(docker run --rm "$tag" --version)
 [[ $ran == */$version/* ]] || { echo "envoy-image: $tag does not run Envoy $version: $ran" >&2; exit 1; }
+user=$(docker image inspect --format '{{.Config.User}}' "$tag")
+[ "$user" = 101:101 ] || { echo "envoy-image: $tag runs as $user, want 101:101" >&2; exit 1; }
 echo "$tag"

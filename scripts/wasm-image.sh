@@ -24,7 +24,13 @@ done
 
 [ -f dist/knative_traffic.wasm ] || { echo "wasm-image: dist/knative_traffic.wasm is missing: run ./wasm-build.sh first" >&2; exit 1; }
 echo "wasm-image: building $tag from dist/knative_traffic.wasm" >&2
-docker build --quiet --file istio/Dockerfile --tag "$tag" dist >&2
+# The module runs anywhere, but the image is labelled linux/amd64 whatever
+# the machine building it: Istio's image fetcher (pkg/wasm/imagefetcher.go)
+# resolves a tag with go-containerregistry's remote.Descriptor.Image(), which,
+# when the tag is an image index (as Docker's containerd image store and
+# BuildKit push), takes the child of the default platform linux/amd64 and
+# fails if there is none, e.g. for an image built on an arm64 laptop.
+docker build --quiet --platform linux/amd64 --file istio/Dockerfile --tag "$tag" dist >&2
 if $push; then
   docker push "$tag" >&2
 fi

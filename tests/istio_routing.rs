@@ -5,7 +5,8 @@
 //! - the filter comes over ECDS under Istio's filter name, with Istio's
 //!   plugin name and root id, and `pluginConfig` as a JSON string;
 //! - the routes are the VirtualService's: one per revision, matching the
-//!   `knative-serving-revision` header the filter writes, to the cluster
+//!   `knative-serving-revision` and `x-knative-cluster` headers the filter
+//!   writes, to the cluster
 //!   `outbound|80||{revision}.default.svc.cluster.local`; no
 //!   `cluster_header`, no catch-all route.
 //!
@@ -147,8 +148,8 @@ fn the_virtual_service_routes_on_the_header_the_filter_writes() {
         }
 
         // An unknown tag host: the filter's 404, no revision reached; a host
-        // the VirtualService does not list: Envoy's 404, even with a
-        // revision header.
+        // the VirtualService does not list: Envoy's 404, even with the
+        // revision and cluster headers.
         let before: Vec<usize> = revisions.iter().map(|b| b.requests().len()).collect();
         let r = envoy.get(&format!("v9-{SERVICE}"), "/", &[]);
         assert_eq!(r.status, 404, "Envoy {v}: {r:?}");
@@ -156,11 +157,90 @@ fn the_virtual_service_routes_on_the_header_the_filter_writes() {
         let r = envoy.get(
             "elsewhere.example.com",
             "/",
-            &[("Knative-Serving-Revision", "traffic-example-v1")],
+            &[
+                ("Knative-Serving-Revision", "traffic-example-v1"),
+                ("X-Knative-Cluster", "traffic-example-v1"),
+            ],
         );
         assert_eq!(r.status, 404, "Envoy {v}: {r:?}");
         let after: Vec<usize> = revisions.iter().map(|b| b.requests().len()).collect();
         assert_eq!(before, after, "Envoy {v}: a 404 must reach no revision");
+    }
+}
+
+/// Where Istio's virtual host takes a host that the filter does not route,
+/// the filter passes the request through, and a client's own headers reach
+/// the VirtualService's routes: the shipped routes must not let them pick a
+/// revision. Two such hosts, on the shipped manifests with a wildcard custom
+/// domain added: two labels in front of the wildcard (Istio's `*` covers any
+/// number of labels, the filter's one), and a host the VirtualService lists
+/// but the filter's configuration does not (a VirtualService left behind, or
+/// written by hand).
+#[test]
+fn a_client_cannot_pick_a_revision_on_a_host_the_filter_passes_through() {
+    let mut plugin = istio::wasm_plugin();
+    plugin["spec"]["pluginConfig"]["services"][0]["customDomains"] = json!(["*.weimoba.com"]);
+    let mut vs = istio::virtual_service();
+    for host in ["*.weimoba.com", "stale.example.com"] {
+        vs["spec"]["hosts"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!(host));
+    }
+    let mut gateway = istio::gateway();
+    gateway["spec"]["servers"][0]["hosts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("*.weimoba.com"));
+    let revisions = ["v1", "v2", "v3"].map(Backend::start);
+    let backends: BTreeMap<String, &Backend> =
+        support::clusters("outbound|80||traffic-example-", &revisions)
+            .into_iter()
+            .map(|(name, b)| (format!("{name}.default.svc.cluster.local"), b))
+            .collect();
+    for bin in support::envoys() {
+        let envoy = istio::gateway_envoy(&bin, &gateway, &plugin, &[vs.clone()], &backends);
+        let v = envoy.version.clone();
+
+        // One label in front of the wildcard: the filter routes it, and
+        // overwrites what the client sent.
+        for _ in 0..20 {
+            let r = envoy.get(
+                "hello.weimoba.com",
+                "/",
+                &[
+                    ("Knative-Serving-Revision", "traffic-example-v2"),
+                    ("X-Knative-Cluster", "traffic-example-v2"),
+                    ("Knative-Serving-Tag", "v1"),
+                ],
+            );
+            assert_eq!(r.revision(), Some("v1"), "Envoy {v}: {r:?}");
+        }
+
+        let before: Vec<usize> = revisions.iter().map(|b| b.requests().len()).collect();
+        for host in ["a.b.weimoba.com", "stale.example.com"] {
+            for forged in [
+                &[("Knative-Serving-Revision", "traffic-example-v2")][..],
+                &[
+                    ("Knative-Serving-Revision", "traffic-example-v2"),
+                    ("X-Knative-Cluster", "traffic-example-v2"),
+                ],
+                &[
+                    ("Knative-Serving-Revision", "traffic-example-v2"),
+                    ("X-Knative-Cluster", "traffic-example-v2"),
+                    ("X-Knative-Mirror-Cluster", "traffic-example-v3"),
+                    ("Knative-Serving-Tag", "v2"),
+                ],
+            ] {
+                let r = envoy.get(host, "/", forged);
+                assert_eq!(r.status, 404, "Envoy {v}: {host} {forged:?}: {r:?}");
+            }
+        }
+        let after: Vec<usize> = revisions.iter().map(|b| b.requests().len()).collect();
+        assert_eq!(
+            before, after,
+            "Envoy {v}: a request the filter passed through reached a revision"
+        );
     }
 }
 

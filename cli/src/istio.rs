@@ -7,21 +7,36 @@
 //!
 //! A VirtualService lists the service's hosts (its host, its tag hosts, its
 //! custom domains and, with `customDomainTags`, their tag hosts) and routes
-//! each revision by the `knative-serving-revision` header the filter writes
-//! to the revision's Kubernetes Service. A service with a `mirror` also gets,
-//! first, a route per other revision that matches the mirror header as well
-//! (the candidate's cluster, as the filter writes it on the requests it chose
-//! to copy) and mirrors every request it matches to the candidate's Service:
-//! the filter has already chosen the share, so `mirrorPercentage` is 100.
+//! each revision to its Kubernetes Service by two headers the filter writes:
+//! `knative-serving-revision` and the cluster header (the revision's cluster,
+//! `x-knative-cluster` unless `clusterHeader` says otherwise). Only the
+//! cluster header proves that the filter chose the revision: a client can
+//! send `knative-serving-revision` on a host the filter passes through (one
+//! that Istio's virtual host takes but the filter does not serve, such as
+//! two labels in front of a wildcard custom domain, whose `*` covers one
+//! label for the filter and any number for Istio), while the filter removes
+//! a client's cluster header there and overwrites it on every request it
+//! routes. A service with a `mirror` also gets, first, a route per other
+//! revision that matches the mirror header as well (the candidate's cluster,
+//! as the filter writes it on the requests it chose to copy) and mirrors
+//! every request it matches to the candidate's Service: the filter has
+//! already chosen the share, so `mirrorPercentage` is 100.
+//!
+//! Hosts under `svc.{clusterDomain}` (and under `svc.cluster.local`, the
+//! filter's default domain) are cluster-local: Knative publishes a Service
+//! whose URL is there (its domain is `svc.cluster.local`, or it is labelled
+//! `networking.knative.dev/visibility: cluster-local`) on its cluster-local
+//! gateway only, never on the public one. The VirtualServices
+//! and the Gateway written here face the public ingress gateway, so such
+//! hosts are left out of them, with a warning; a service with no other host
+//! gets no VirtualService.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
 use knative_traffic::compile::public_hosts;
-use knative_traffic::config::{
-    Document, ServiceSpec, DEFAULT_CLUSTER_DOMAIN, DEFAULT_MIRROR_HEADER,
-};
+use knative_traffic::config::{Document, DEFAULT_CLUSTER_DOMAIN, DEFAULT_DOMAIN};
 use knative_traffic::hosts::{is_dns1035_label, is_dns1123_label, is_dns_name};
 use knative_traffic::routing::{Destination, Service, REVISION_HEADER};
 use knative_traffic::RouteTable;
@@ -46,12 +61,15 @@ const PLUGIN_NAME: &str = "knative-traffic";
 /// YAML stream for `kubectl apply -f -`: the WasmPlugin that loads the
 /// filter into the gateway pods with the configuration as pluginConfig, and
 /// one VirtualService per service listing its hosts (own, tag, custom
-/// domains) and routing each revision, by the Knative-Serving-Revision header
-/// the filter writes, to its Kubernetes Service {revision}.{namespace}.svc;
+/// domains) and routing each revision, by the Knative-Serving-Revision and
+/// cluster headers the filter writes, to its Kubernetes Service
+/// {revision}.{namespace}.svc;
 /// for a service with a mirror, routes that also match the mirror header
 /// come first and copy the request to the candidate's Service. With
-/// --with-gateway, also the Gateway, accepting exactly those hosts. The
-/// defaults are those of the repository's istio/ manifests.
+/// --with-gateway, also the Gateway, accepting exactly those hosts. Hosts
+/// under svc.{clusterDomain} are cluster-local (Knative publishes them on its
+/// cluster-local gateway only) and are left out, with a warning on standard
+/// error. The defaults are those of the repository's istio/ manifests.
 #[derive(clap::Args)]
 pub struct Args {
     /// The filter's configuration (JSON); `-` reads standard input
@@ -304,7 +322,12 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
         }
     };
     let file = &input.name;
-    match manifests(args, &input.bytes, &table) {
+    let mut warnings = Vec::new();
+    let result = manifests(args, &input.bytes, &table, &mut warnings);
+    for warning in &warnings {
+        writeln!(err, "warning: {file}: {warning}")?;
+    }
+    match result {
         Ok(documents) => {
             let mut first = true;
             for document in documents {
@@ -326,8 +349,13 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
 }
 
 /// The documents for a configuration the filter accepts, or why it cannot
-/// be written as Istio manifests.
-fn manifests(args: &Args, json: &[u8], table: &RouteTable) -> Result<Vec<Written>, Vec<String>> {
+/// be written as Istio manifests; what is left out goes to `warnings`.
+fn manifests(
+    args: &Args,
+    json: &[u8],
+    table: &RouteTable,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Written>, Vec<String>> {
     // The document's own fields that the compiled table does not keep (the
     // domains), and the configuration as written, in its own field order.
     let document = knative_traffic::compile::parse(json)
@@ -385,8 +413,31 @@ fn manifests(args: &Args, json: &[u8], table: &RouteTable) -> Result<Vec<Written
 
     let mut errors = Vec::new();
     let mut all_hosts: Vec<String> = Vec::new();
+    let cluster_domain = document
+        .cluster_domain
+        .as_deref()
+        .unwrap_or(DEFAULT_CLUSTER_DOMAIN);
     for (index, (spec, service)) in document.services.iter().zip(table.services()).enumerate() {
-        match virtual_service(args, &document, spec, service) {
+        let (local, public): (Vec<String>, Vec<String>) = public_hosts(&document, spec)
+            .into_iter()
+            .partition(|h| is_cluster_local(h, cluster_domain));
+        if !local.is_empty() {
+            let outcome = if public.is_empty() {
+                "no VirtualService is written for the service"
+            } else {
+                "its other hosts are written"
+            };
+            warnings.push(format!(
+                "services[{index}] ({}): {} {} cluster-local: Knative serves such hosts on its cluster-local gateway only, so they are left out of the VirtualService and the Gateway, which face the public ingress gateway; {outcome}",
+                spec.name,
+                local.join(", "),
+                if local.len() == 1 { "is" } else { "are" },
+            ));
+        }
+        if public.is_empty() {
+            continue;
+        }
+        match virtual_service(args, &document, table, public, service) {
             Ok((vs, comment)) => {
                 for host in &vs.spec.hosts {
                     push_unique(&mut all_hosts, host);
@@ -409,9 +460,14 @@ fn manifests(args: &Args, json: &[u8], table: &RouteTable) -> Result<Vec<Written
 
     if args.with_gateway {
         if all_hosts.is_empty() {
-            return Err(vec![
-                "--with-gateway: the configuration has no services, so the Gateway would accept no host (Istio refuses a server without hosts)".into(),
-            ]);
+            let why = if document.services.is_empty() {
+                "the configuration has no services"
+            } else {
+                "every host of the configuration is cluster-local"
+            };
+            return Err(vec![format!(
+                "--with-gateway: {why}, so the Gateway would accept no host (Istio refuses a server without hosts)"
+            )]);
         }
         let gateway = Manifest {
             api_version: "networking.istio.io/v1",
@@ -465,6 +521,19 @@ fn comment(text: &str) -> String {
     out
 }
 
+/// A host under `svc.{cluster_domain}` or under the filter's default domain
+/// `svc.cluster.local` (a wildcard included): one that Knative serves on its
+/// cluster-local gateway only, and that is no public name.
+fn is_cluster_local(host: &str, cluster_domain: &str) -> bool {
+    let under = |zone: &str| {
+        host == zone
+            || host
+                .strip_suffix(zone)
+                .is_some_and(|rest| rest.ends_with('.'))
+    };
+    under(&format!("svc.{cluster_domain}")) || under(DEFAULT_DOMAIN)
+}
+
 fn push_unique(list: &mut Vec<String>, item: &str) {
     if !list.iter().any(|x| x == item) {
         list.push(item.to_owned());
@@ -475,7 +544,8 @@ fn push_unique(list: &mut Vec<String>, item: &str) {
 fn virtual_service(
     args: &Args,
     document: &Document,
-    spec: &ServiceSpec,
+    table: &RouteTable,
+    hosts: Vec<String>,
     service: &Service,
 ) -> Result<(Manifest<VirtualServiceSpec>, String), Vec<String>> {
     let cluster_domain = document
@@ -500,29 +570,37 @@ fn virtual_service(
         host: format!("{}.{}.svc.{cluster_domain}", d.revision, service.namespace),
         port: PortSelector { number: args.port },
     };
+    // The table's header names are in lower case, as Istio wants them
+    // (header names match in any case).
+    let cluster_header = table.cluster_header();
     let revision_match = |d: &Destination| {
-        BTreeMap::from([(
-            REVISION_HEADER.to_owned(),
-            StringMatch {
-                exact: d.revision.to_string(),
-            },
-        )])
+        BTreeMap::from([
+            (
+                REVISION_HEADER.to_owned(),
+                StringMatch {
+                    exact: d.revision.to_string(),
+                },
+            ),
+            (
+                cluster_header.to_owned(),
+                StringMatch {
+                    exact: d.cluster.to_string(),
+                },
+            ),
+        ])
     };
 
     let mut http = Vec::new();
     let mut text = format!(
-        "{} in {}: its hosts, and a route per revision on the \
-         knative-serving-revision header the filter writes, to the revision's \
-         Kubernetes Service.",
+        "{} in {}: its hosts, and a route per revision, to the revision's \
+         Kubernetes Service, on the knative-serving-revision and \
+         {cluster_header} headers the filter writes. A client can send the \
+         first on a host the filter passes through; the filter removes a \
+         client's {cluster_header} there, so such a request matches no route.",
         service.name, service.namespace
     );
     if let Some(candidate) = service.mirror_destination() {
-        // Header names match in any case; Istio wants them in lower case.
-        let mirror_header = document
-            .mirror_header
-            .as_deref()
-            .unwrap_or(DEFAULT_MIRROR_HEADER)
-            .to_ascii_lowercase();
+        let mirror_header = table.mirror_header();
         text.push_str(&format!(
             " The -mirror routes come first: they also match {mirror_header}, \
              which the filter writes on the requests it chose to copy, and Istio \
@@ -536,7 +614,7 @@ fn virtual_service(
         {
             let mut headers = revision_match(d);
             headers.insert(
-                mirror_header.clone(),
+                mirror_header.to_owned(),
                 StringMatch {
                     exact: candidate.cluster.to_string(),
                 },
@@ -574,7 +652,7 @@ fn virtual_service(
         },
         spec: VirtualServiceSpec {
             gateways: vec![args.gateway.reference()],
-            hosts: public_hosts(document, spec),
+            hosts,
             http,
         },
     };
@@ -611,5 +689,29 @@ mod tests {
         for bad in ["istio", "=x", "-a=b", "a=b c", "Bad_/x=y"] {
             assert!(parse_label(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn cluster_local_hosts() {
+        for host in [
+            "web.shop.svc.cluster.local",
+            "v1-web.shop.svc.cluster.local",
+            "*.svc.cluster.local",
+            "svc.cluster.local",
+        ] {
+            assert!(is_cluster_local(host, "cluster.local"), "{host}");
+        }
+        for host in [
+            "web.shop.example.com",
+            "web.shop.svc.corp.internal",
+            "web.shopsvc.cluster.local",
+            "cluster.local",
+        ] {
+            assert!(!is_cluster_local(host, "cluster.local"), "{host}");
+        }
+        for host in ["web.shop.svc.corp.internal", "web.shop.svc.cluster.local"] {
+            assert!(is_cluster_local(host, "corp.internal"), "{host}");
+        }
+        assert!(!is_cluster_local("web.shop.example.com", "corp.internal"));
     }
 }

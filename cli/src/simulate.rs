@@ -23,8 +23,10 @@ use crate::{input, EXIT_FAILURE, EXIT_OK};
 /// whose tag does not exist is answered 404 (not-found), and a host no
 /// service has passes through the filter untouched. Then the split in force
 /// and, for a service with a timed rollout, the rollout's step at the
-/// instant (--at, default now). The draw uses a seeded generator, so the
-/// same command prints the same counts.
+/// instant (--at, default now). For a service with a mirror, how many of
+/// the requests were also copied to the candidate (copies go out besides the
+/// requests counted above). The draw uses a seeded generator, so the same
+/// command prints the same counts.
 #[derive(clap::Args)]
 pub struct Args {
     /// The filter's configuration (JSON); `-` reads standard input
@@ -163,6 +165,8 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
     let mut counts: BTreeMap<Outcome, u64> = BTreeMap::new();
     let mut new_keys = 0u64;
     let mut set_cookie: Option<String> = None;
+    // Copies per candidate revision, as Decision::mirrored_slot counts them.
+    let mut mirrored: BTreeMap<String, u64> = BTreeMap::new();
     for _ in 0..args.requests {
         let outcome = match table.route(&args.host, &request, &mut rng) {
             Decision::PassThrough => Outcome::PassThrough,
@@ -172,6 +176,9 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
             }
             Decision::Route(route) => {
                 service = Some(route.service);
+                if let Some(candidate) = route.mirror {
+                    *mirrored.entry(candidate.revision.to_string()).or_insert(0) += 1;
+                }
                 if route.new_sticky_key.is_some() {
                     new_keys += 1;
                     if set_cookie.is_none() {
@@ -336,6 +343,17 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
             )?;
         }
         writeln!(out, "split in force: {}", describe_split(service, split))?;
+        if let Some(candidate) = service.mirror_destination() {
+            let candidate = candidate.revision.to_string();
+            mirrored.entry(candidate).or_insert(0);
+        }
+        for (revision, copies) in &mirrored {
+            writeln!(
+                out,
+                "mirrored to {revision}: {copies} ({:.1}%)",
+                *copies as f64 * 100.0 / args.requests as f64
+            )?;
+        }
         if new_keys > 0 {
             writeln!(
                 out,

@@ -36,12 +36,17 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
     Ok(status)
 }
 
-/// `2 services, 5 revisions, 6 tags`.
+/// `2 services, 5 revisions, 6 tags`, then the timed rollouts and mirrors
+/// if there are any.
 fn summary(table: &RouteTable) -> String {
     let services = table.services();
     let revisions: usize = services.iter().map(|s| s.destinations.len()).sum();
     let tags: usize = services.iter().map(|s| s.tags().count()).sum();
     let rollouts = services.iter().filter(|s| s.rollout().is_some()).count();
+    let mirrors = services
+        .iter()
+        .filter(|s| s.mirror_destination().is_some())
+        .count();
     let mut parts = vec![
         plural(services.len(), "service"),
         plural(revisions, "revision"),
@@ -49,6 +54,9 @@ fn summary(table: &RouteTable) -> String {
     ];
     if rollouts > 0 {
         parts.push(plural(rollouts, "timed rollout"));
+    }
+    if mirrors > 0 {
+        parts.push(plural(mirrors, "mirror"));
     }
     parts.join(", ")
 }

@@ -89,6 +89,16 @@ fn validate_accepts_valid_configurations() {
 }
 
 #[test]
+fn validate_counts_mirrors() {
+    let r = run(&["validate", "shadow.json"]);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(
+        r.stdout,
+        "shadow.json: ok (1 service, 2 revisions, 2 tags, 1 mirror)\n"
+    );
+}
+
+#[test]
 fn validate_reports_every_error_with_the_filters_own_message() {
     let r = run(&["validate", "invalid.json"]);
     assert_eq!(r.status, 1, "{r:?}");
@@ -279,6 +289,87 @@ fn simulate_draws_the_split_and_prints_it() {
         "{}",
         r.stdout
     );
+}
+
+/// The `mirrored to` line: copies of the requests to the candidate, on top
+/// of the table's requests; none of those the candidate serves itself, nor
+/// of those that reached a tag (shadow.json has no `includeTagged`).
+#[test]
+fn simulate_counts_the_copies_a_mirror_makes() {
+    let mirrored = |r: &Run| -> Vec<String> {
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("mirrored to "))
+            .map(str::to_owned)
+            .collect()
+    };
+    let n = 10_000;
+    let r = simulate(&[
+        "shadow.json",
+        "--host",
+        "traffic-example.default.example.com",
+        "--requests",
+        "10000",
+    ]);
+    let table = rows(&r.stdout);
+    assert_eq!(table.len(), 1, "{}", r.stdout);
+    assert_eq!(table[0].revision, "traffic-example-v1");
+    assert_eq!(table[0].requests, n);
+    let lines = mirrored(&r);
+    assert_eq!(lines.len(), 1, "{}", r.stdout);
+    let (count, share) = lines[0]
+        .strip_prefix("mirrored to traffic-example-v2: ")
+        .and_then(|rest| rest.strip_suffix("%)"))
+        .and_then(|rest| rest.split_once(" ("))
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    let count: u64 = count.parse().unwrap();
+    assert_binomial("copies to v2", count, n, 0.1);
+    assert_eq!(share, format!("{:.1}", count as f64 * 100.0 / n as f64));
+    assert!(
+        r.stdout.ends_with(&format!(
+            "\nsplit in force: traffic-example-v1 100%\n{}\n",
+            lines[0]
+        )),
+        "{}",
+        r.stdout
+    );
+
+    // Tagged requests, by host or header, and those v2 serves: no copies.
+    for args in [
+        &["--host", "v1-traffic-example.default.example.com"][..],
+        &["--host", "v2-traffic-example.default.example.com"],
+        &[
+            "--host",
+            "traffic-example.default.example.com",
+            "--header",
+            "Knative-Serving-Tag: v1",
+        ],
+    ] {
+        let mut all = vec!["shadow.json", "--requests", "200"];
+        all.extend_from_slice(args);
+        let r = simulate(&all);
+        assert_eq!(
+            mirrored(&r),
+            ["mirrored to traffic-example-v2: 0 (0.0%)"],
+            "{args:?}: {}",
+            r.stdout
+        );
+    }
+
+    // No mirror, no line; a 404 or a pass-through, no line either.
+    let r = simulate(&[
+        "seeds.json",
+        "--host",
+        "traffic-example.default.example.com",
+    ]);
+    assert!(mirrored(&r).is_empty(), "{}", r.stdout);
+    for host in [
+        "v9-traffic-example.default.example.com",
+        "elsewhere.example.com",
+    ] {
+        let r = simulate(&["shadow.json", "--host", host]);
+        assert!(mirrored(&r).is_empty(), "{host}: {}", r.stdout);
+    }
 }
 
 #[test]

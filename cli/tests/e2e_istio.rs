@@ -139,9 +139,37 @@ fn the_tools_manifests_route_and_mirror_on_istios_envoy() {
             assert_eq!(r.revision(), Some(revision), "Envoy {v}: {host}: {r:?}");
             assert_eq!(r.seen("knative-serving-tag"), Some(tag));
         }
-        // Two labels in front of the wildcard: Envoy's virtual host takes the
-        // host, but the filter does not route it, so no route matches.
-        let r = envoy.get("a.b.weimoba.com", "/", &[("wid", "a")]);
-        assert_eq!(r.status, 404, "Envoy {v}: {r:?}");
+        // Two labels in front of the wildcard: Istio's virtual host takes
+        // the host (its wildcard covers any depth), but the filter's covers
+        // one label, so it passes the request through. A client that forges
+        // every header the routes could match on must still reach no
+        // revision: the filter removes its cluster and mirror headers, and
+        // every route matches the cluster header too. A host the gateway
+        // does not list is refused the same.
+        let before = [&v1, &v2, &first, &second].map(|b| b.requests().len());
+        for host in ["a.b.weimoba.com", "elsewhere.weimob.com"] {
+            let r = envoy.get(host, "/", &[("wid", "a")]);
+            assert_eq!(r.status, 404, "Envoy {v}: {host}: {r:?}");
+            for (revision, cluster, mirror) in [
+                ("helloworld-go-00002", None, None),
+                ("helloworld-go-00002", Some("helloworld-go-00002"), None),
+                (
+                    "traffic-example-v1",
+                    Some("traffic-example-v1"),
+                    Some("traffic-example-v2"),
+                ),
+            ] {
+                let mut forged = vec![("knative-serving-revision", revision)];
+                forged.extend(cluster.map(|c| ("x-knative-cluster", c)));
+                forged.extend(mirror.map(|m| ("x-knative-mirror-cluster", m)));
+                let r = envoy.get(host, "/", &forged);
+                assert_eq!(r.status, 404, "Envoy {v}: {host} {forged:?}: {r:?}");
+            }
+        }
+        let after = [&v1, &v2, &first, &second].map(|b| b.requests().len());
+        assert_eq!(
+            before, after,
+            "Envoy {v}: a forged request reached a revision"
+        );
     }
 }

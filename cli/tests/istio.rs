@@ -108,7 +108,9 @@ fn routed_service(table: &RouteTable, host: &str) -> Option<(String, String)> {
 /// and are all routed by the filter to that service; whose routes are, for a
 /// service with a mirror, one per other revision matching the mirror header
 /// too and mirroring to the candidate's Service, then one per revision,
-/// to `{revision}.{namespace}.svc.{cluster_domain}` on `port`; and a Gateway,
+/// to `{revision}.{namespace}.svc.{cluster_domain}` on `port`, each matching
+/// the revision header and the cluster header (the revision's cluster, as the
+/// filter writes it); and a Gateway,
 /// if written, admits every host.
 fn assert_agrees(what: &str, config: &Value, documents: &[Value], expect: &Expect) {
     let table = knative_traffic::compile(config.to_string().as_bytes())
@@ -119,31 +121,14 @@ fn assert_agrees(what: &str, config: &Value, documents: &[Value], expect: &Expec
         "{what}: pluginConfig"
     );
     let virtual_services = istio::all(documents, "VirtualService");
-    assert_eq!(
-        virtual_services.len(),
-        table.services().len(),
-        "{what}: one VirtualService per service"
-    );
     let mut all_hosts = Vec::new();
+    let mut written = 0;
     for (service, json) in table
         .services()
         .iter()
         .zip(config["services"].as_array().unwrap())
     {
         let id = (service.name.to_string(), service.namespace.to_string());
-        let vs = virtual_services
-            .iter()
-            .find(|vs| {
-                vs["metadata"]["name"] == *service.name
-                    && vs["metadata"]["namespace"] == *service.namespace
-            })
-            .unwrap_or_else(|| panic!("{what}: no VirtualService for {id:?}"));
-        assert_eq!(
-            strings(&vs["spec"]["gateways"]),
-            [expect.gateway.as_str()],
-            "{what}"
-        );
-        let hosts = strings(&vs["spec"]["hosts"]);
         let domain = json["domain"]
             .as_str()
             .or(config["domain"].as_str())
@@ -152,6 +137,26 @@ fn assert_agrees(what: &str, config: &Value, documents: &[Value], expect: &Expec
         let mut want = vec![own.clone()];
         want.extend(service.tags().map(|(tag, _)| format!("{tag}-{own}")));
         want.extend(strings(&json["customDomains"].clone().or_empty()));
+        // Cluster-local hosts never face the public gateway.
+        want.retain(|h| !expect.cluster_local(h));
+        let vs = virtual_services.iter().find(|vs| {
+            vs["metadata"]["name"] == *service.name
+                && vs["metadata"]["namespace"] == *service.namespace
+        });
+        let Some(vs) = vs else {
+            assert!(
+                want.is_empty(),
+                "{what}: no VirtualService for {id:?}, which has public hosts {want:?}"
+            );
+            continue;
+        };
+        written += 1;
+        assert_eq!(
+            strings(&vs["spec"]["gateways"]),
+            [expect.gateway.as_str()],
+            "{what}"
+        );
+        let hosts = strings(&vs["spec"]["hosts"]);
         for host in &want {
             assert!(
                 hosts.contains(host),
@@ -163,6 +168,10 @@ fn assert_agrees(what: &str, config: &Value, documents: &[Value], expect: &Expec
                 routed_service(&table, host).as_ref(),
                 Some(&id),
                 "{what}: the filter does not route {host} to {id:?}"
+            );
+            assert!(
+                !expect.cluster_local(host),
+                "{what}: {id:?} exposes the cluster-local host {host}"
             );
         }
         let unique: std::collections::BTreeSet<&String> = hosts.iter().collect();
@@ -189,6 +198,7 @@ fn assert_agrees(what: &str, config: &Value, documents: &[Value], expect: &Expec
                 let mut route = istio::HeaderRoute::new(
                     &[
                         (REVISION_HEADER, &d.revision),
+                        (table.cluster_header(), &d.cluster),
                         (
                             &table.mirror_header().to_ascii_lowercase(),
                             &candidate.cluster,
@@ -206,12 +216,20 @@ fn assert_agrees(what: &str, config: &Value, documents: &[Value], expect: &Expec
         }
         for d in service.destinations.iter() {
             routes.push(istio::HeaderRoute::new(
-                &[(REVISION_HEADER, &d.revision)],
+                &[
+                    (REVISION_HEADER, &d.revision),
+                    (table.cluster_header(), &d.cluster),
+                ],
                 &service_cluster(&d.revision),
             ));
         }
         assert_eq!(istio::header_routes(vs), routes, "{what}: {id:?} routes");
     }
+    assert_eq!(
+        virtual_services.len(),
+        written,
+        "{what}: one VirtualService per service with public hosts"
+    );
 
     let gateways = istio::all(documents, "Gateway");
     if expect.with_gateway {
@@ -246,6 +264,18 @@ struct Expect {
     port: u16,
     cluster_domain: String,
     with_gateway: bool,
+}
+
+impl Expect {
+    /// A host under `svc.{cluster_domain}` or `svc.cluster.local`.
+    fn cluster_local(&self, host: &str) -> bool {
+        [
+            format!("svc.{}", self.cluster_domain),
+            "svc.cluster.local".into(),
+        ]
+        .iter()
+        .any(|zone| host == zone || host.ends_with(&format!(".{zone}")))
+    }
 }
 
 impl Default for Expect {
@@ -364,13 +394,14 @@ fn the_manifests_pass_istios_schemas_and_agree_with_the_filter() {
 }
 
 /// Custom domains exact and wildcard, their tag hosts, a mirror by
-/// revisionName through a header of the configuration's choosing, a cluster
-/// template and domain of its own, and every option away from its default.
+/// revisionName, cluster and mirror headers of the configuration's choosing,
+/// a cluster template and domain of its own, and every option away from its default.
 #[test]
 fn options_and_the_configurations_own_names_reach_the_manifests() {
     let config = json!({
         "clusterTemplate": "{service}--{revision}",
         "clusterDomain": "corp.internal",
+        "clusterHeader": "X-Route-Cluster",
         "mirrorHeader": "X-Shadow-Cluster",
         "services": [
             {
@@ -385,7 +416,7 @@ fn options_and_the_configurations_own_names_reach_the_manifests() {
                 "mirror": {"revisionName": "helloworld-go-00003", "percent": 2.5}
             },
             {
-                "name": "web", "namespace": "shop",
+                "name": "web", "namespace": "shop", "domain": "example.org",
                 "traffic": [{"revisionName": "web-1", "percent": 100}]
             }
         ]
@@ -455,8 +486,8 @@ fn options_and_the_configurations_own_names_reach_the_manifests() {
             "b-helloworld-go.weimob.com",
         ]
     );
-    // The mirror header in lower case, matched on the candidate's cluster as
-    // the clusterTemplate names it; the candidate has a route of its own.
+    // The cluster and mirror headers in lower case, matched on the clusters
+    // as the clusterTemplate names them; the candidate has a route of its own.
     let http = vs["spec"]["http"].as_array().unwrap();
     let names: Vec<&str> = http.iter().map(|h| h["name"].as_str().unwrap()).collect();
     assert_eq!(
@@ -474,27 +505,65 @@ fn options_and_the_configurations_own_names_reach_the_manifests() {
         json!({"exact": "helloworld-go--helloworld-go-00003"})
     );
     assert_eq!(
+        http[0]["match"][0]["headers"]["x-route-cluster"],
+        json!({"exact": "helloworld-go--helloworld-go-00001"})
+    );
+    assert_eq!(
+        http[4]["match"][0]["headers"]["x-route-cluster"],
+        json!({"exact": "helloworld-go--helloworld-go-00003"})
+    );
+    assert_eq!(
         http[0]["mirror"],
         json!({"host": "helloworld-go-00003.example.svc.corp.internal", "port": {"number": 8080}})
     );
     assert_eq!(http[0]["mirrorPercentage"], json!({"value": 100.0}));
-    // A service without a domain is on the filter's default one.
     assert_eq!(
         strings(&documents[2]["spec"]["hosts"]),
-        ["web.shop.svc.cluster.local"]
+        ["web.shop.example.org"]
     );
 }
 
-/// import-knative's output, through a pipe, for a List of Services.
+/// The warning `istio` gives for a service's cluster-local hosts.
+fn cluster_local_warning(file: &str, index: usize, name: &str, hosts: &str, rest: &str) -> String {
+    let verb = if hosts.contains(", ") { "are" } else { "is" };
+    format!(
+        "warning: {file}: services[{index}] ({name}): {hosts} {verb} cluster-local: Knative serves such hosts on its cluster-local gateway only, so they are left out of the VirtualService and the Gateway, which face the public ingress gateway; {rest}\n"
+    )
+}
+
+/// import-knative's output, through a pipe, for a List of Services: the
+/// public one gets its VirtualService, the cluster-local one (labelled
+/// `networking.knative.dev/visibility: cluster-local`, its status.url under
+/// svc.cluster.local) none, and the Gateway on the public ingress does not
+/// list its host; a warning says so.
 #[test]
 fn an_imported_list_of_services() {
     let imported = run(&["import-knative", "ksvc-list.json"]);
     assert_eq!(imported.status, 0, "{imported:?}");
     let config: Value = serde_json::from_str(&imported.stdout).unwrap();
-    let documents = run_with_stdin(&["istio", "-", "--with-gateway"], &imported.stdout).documents();
+    assert_eq!(config["services"][1]["domain"], "svc.cluster.local");
+    let r = run_with_stdin(&["istio", "-", "--with-gateway"], &imported.stdout);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(
+        r.stderr,
+        cluster_local_warning(
+            "<stdin>",
+            1,
+            "payments",
+            "payments.shop.svc.cluster.local",
+            "no VirtualService is written for the service"
+        )
+    );
+    let documents = istio::documents(&r.stdout);
     assert_eq!(
         kinds(&documents),
-        ["WasmPlugin", "VirtualService", "VirtualService", "Gateway"]
+        ["WasmPlugin", "VirtualService", "Gateway"]
+    );
+    assert_eq!(documents[1]["metadata"]["name"], "helloworld-go");
+    assert!(
+        !r.stdout.contains("payments.shop.svc"),
+        "a cluster-local host is exposed:\n{}",
+        r.stdout
     );
     assert_schemas("imported list", &documents);
     let expect = Expect {
@@ -502,6 +571,106 @@ fn an_imported_list_of_services() {
         ..Expect::default()
     };
     assert_agrees("imported list", &config, &documents, &expect);
+}
+
+/// Hosts under svc.{clusterDomain}, or under the filter's default domain
+/// svc.cluster.local, never reach the VirtualServices and the Gateway, which
+/// face the public ingress: whether the service names no domain, names the
+/// cluster-local one, or has a public custom domain besides (which stays).
+#[test]
+fn cluster_local_hosts_stay_off_the_public_gateway() {
+    let config = json!({
+        "clusterDomain": "corp.internal",
+        "services": [
+            {"name": "web", "namespace": "shop", "domain": "example.com",
+             "traffic": [{"revisionName": "web-1", "percent": 100}]},
+            {"name": "ledger", "namespace": "shop",
+             "traffic": [{"revisionName": "ledger-1", "percent": 100}]},
+            {"name": "stock", "namespace": "shop", "domain": "svc.corp.internal",
+             "traffic": [{"tag": "next", "revisionName": "stock-2", "percent": 100}]},
+            {"name": "orders", "namespace": "shop", "domain": "svc.corp.internal",
+             "customDomains": ["orders.example.com"],
+             "traffic": [{"revisionName": "orders-1", "percent": 100}]}
+        ]
+    });
+    let file = Scratch::new("local.json", &config);
+    let r = run(&["istio", file.path(), "--with-gateway"]);
+    assert_eq!(r.status, 0, "{r:?}");
+    let none = "no VirtualService is written for the service";
+    assert_eq!(
+        r.stderr,
+        [
+            cluster_local_warning(
+                file.path(),
+                1,
+                "ledger",
+                "ledger.shop.svc.cluster.local",
+                none
+            ),
+            cluster_local_warning(
+                file.path(),
+                2,
+                "stock",
+                "stock.shop.svc.corp.internal, next-stock.shop.svc.corp.internal",
+                none
+            ),
+            cluster_local_warning(
+                file.path(),
+                3,
+                "orders",
+                "orders.shop.svc.corp.internal",
+                "its other hosts are written"
+            ),
+        ]
+        .concat()
+    );
+    let documents = istio::documents(&r.stdout);
+    assert_eq!(
+        kinds(&documents),
+        ["WasmPlugin", "VirtualService", "VirtualService", "Gateway"]
+    );
+    assert_eq!(
+        strings(&documents[1]["spec"]["hosts"]),
+        ["web.shop.example.com"]
+    );
+    assert_eq!(
+        strings(&documents[2]["spec"]["hosts"]),
+        ["orders.example.com"]
+    );
+    assert_eq!(
+        strings(&documents[3]["spec"]["servers"][0]["hosts"]),
+        ["web.shop.example.com", "orders.example.com"]
+    );
+    assert_schemas("cluster-local", &documents);
+    let expect = Expect {
+        cluster_domain: "corp.internal".into(),
+        with_gateway: true,
+        ..Expect::default()
+    };
+    assert_agrees("cluster-local", &config, &documents, &expect);
+    // The filter's configuration is whole: the gateway's filter still knows
+    // every service.
+    assert_eq!(documents[0]["spec"]["pluginConfig"], config);
+
+    // Only cluster-local hosts: no Gateway can be written.
+    let only_local = json!({"services": [
+        {"name": "ledger", "namespace": "shop",
+         "traffic": [{"revisionName": "ledger-1", "percent": 100}]}
+    ]});
+    let file = Scratch::new("only-local.json", &only_local);
+    let r = run(&["istio", file.path()]);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(kinds(&istio::documents(&r.stdout)), ["WasmPlugin"]);
+    let r = run(&["istio", file.path(), "--with-gateway"]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert!(
+        r.stderr.ends_with(&format!(
+            "{}: --with-gateway: every host of the configuration is cluster-local, so the Gateway would accept no host (Istio refuses a server without hosts)\n",
+            file.path()
+        )),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -532,7 +701,7 @@ fn an_invalid_configuration_fails_with_the_filters_messages() {
 #[test]
 fn a_revision_that_cannot_name_a_kubernetes_service_is_refused() {
     let config = json!({"services": [{
-        "name": "web", "namespace": "shop",
+        "name": "web", "namespace": "shop", "domain": "example.com",
         "traffic": [
             {"revisionName": "web_1", "percent": 50},
             {"revisionName": "Web-2", "percent": 50}
