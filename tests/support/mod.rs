@@ -506,6 +506,24 @@ fn bound_ports(admin_address: &Path) -> Option<Ports> {
     Some(Ports { listener, admin })
 }
 
+/// How [`Envoy::try_start_with`] runs Envoy; the default is the tests' way.
+#[derive(Debug, Clone)]
+pub struct EnvoyOptions {
+    /// The module the configuration's Wasm filter loads.
+    pub module: PathBuf,
+    /// Envoy's `--log-level`; the Wasm component logs at `info` whatever it is.
+    pub log_level: &'static str,
+}
+
+impl Default for EnvoyOptions {
+    fn default() -> EnvoyOptions {
+        EnvoyOptions {
+            module: wasm(),
+            log_level: "warn",
+        }
+    }
+}
+
 /// A running Envoy, stopped on drop.
 pub struct Envoy {
     pub port: u16,
@@ -529,7 +547,16 @@ impl Envoy {
     /// Starts Envoy; `Err` with its exit status and log tail if it exits
     /// before serving (as it does on a refused plugin configuration).
     pub fn try_start(bin: &Path, config: &mut EnvoyConfig) -> Result<Envoy, (String, String)> {
-        config.finish(&wasm());
+        Envoy::try_start_with(bin, config, &EnvoyOptions::default())
+    }
+
+    /// [`Envoy::try_start`] with another module or log level.
+    pub fn try_start_with(
+        bin: &Path,
+        config: &mut EnvoyConfig,
+        options: &EnvoyOptions,
+    ) -> Result<Envoy, (String, String)> {
+        config.finish(&options.module);
         let dir = scratch_dir("envoy");
         let file = dir.join("envoy.json");
         fs::write(&file, config.0.to_string()).expect("write Envoy config");
@@ -541,7 +568,8 @@ impl Envoy {
             .arg("--admin-address-path")
             .arg(&admin_address)
             .args(["--use-dynamic-base-id", "--concurrency", "2"])
-            .args(["--log-level", "warn", "--component-log-level", "wasm:info"])
+            .args(["--log-level", options.log_level])
+            .args(["--component-log-level", "wasm:info"])
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).expect("Envoy log"))
             .spawn()
