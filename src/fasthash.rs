@@ -36,6 +36,8 @@ pub struct HostHasher(u64);
 impl HostHasher {
     #[inline]
     fn step(&mut self, word: u64) {
+        #[cfg(any(test, feature = "count-work"))]
+        work::count_step();
         self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(K);
     }
 }
@@ -68,10 +70,73 @@ impl Hasher for HostHasher {
 
     #[inline]
     fn finish(&self) -> u64 {
+        #[cfg(any(test, feature = "count-work"))]
+        work::count_hash();
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
+    }
+}
+
+/// The host hash's work, counted per thread: how many hashes were finished
+/// (one per map lookup or insert) and how many eight-byte steps they took.
+/// It lets a test bound what a decision costs as a count of operations, which
+/// does not depend on the machine's speed or load the way a timing does.
+///
+/// Compiled only into unit tests and with the `count-work` feature (the fuzz
+/// targets): the module Envoy loads counts nothing.
+#[cfg(any(test, feature = "count-work"))]
+pub mod work {
+    use std::cell::Cell;
+
+    thread_local! {
+        static HASHES: Cell<u64> = const { Cell::new(0) };
+        static STEPS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// Work of the host hash.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct Work {
+        /// Hashes finished: one per lookup (or insert) in a host table.
+        pub hashes: u64,
+        /// Eight-byte steps: a hash of `n` bytes takes `n / 8 + 3` at most
+        /// (the words, the length, and the `0xff` that ends a `str`).
+        pub steps: u64,
+    }
+
+    impl Work {
+        /// Neither count is over `limit`'s.
+        pub fn within(&self, limit: &Work) -> bool {
+            self.hashes <= limit.hashes && self.steps <= limit.steps
+        }
+    }
+
+    /// Runs `f` and returns the host hashing it did on this thread.
+    pub fn measure<T>(f: impl FnOnce() -> T) -> (T, Work) {
+        let before = now();
+        let value = f();
+        let after = now();
+        let work = Work {
+            hashes: after.hashes.wrapping_sub(before.hashes),
+            steps: after.steps.wrapping_sub(before.steps),
+        };
+        (value, work)
+    }
+
+    fn now() -> Work {
+        Work {
+            hashes: HASHES.with(Cell::get),
+            steps: STEPS.with(Cell::get),
+        }
+    }
+
+    pub(super) fn count_step() {
+        STEPS.with(|c| c.set(c.get().wrapping_add(1)));
+    }
+
+    pub(super) fn count_hash() {
+        HASHES.with(|c| c.set(c.get().wrapping_add(1)));
     }
 }
 
@@ -110,5 +175,16 @@ mod tests {
         }
         // About 78 per tag; 4 sigma is about 35.
         assert!(tags.iter().all(|&n| (40..=120).contains(&n)), "{tags:?}");
+    }
+
+    #[test]
+    fn work_counts_hashes_and_steps() {
+        for (s, steps) in [("", 2), ("a", 3), ("abcdefgh", 3), ("abcdefghi", 4)] {
+            let (_, work) = work::measure(|| hash(s));
+            // The words, the length, and the 0xff that ends a str.
+            assert_eq!(work, work::Work { hashes: 1, steps }, "{s:?}");
+        }
+        let (_, work) = work::measure(|| hash(&"x".repeat(800)));
+        assert_eq!(work.steps, 100 + 2);
     }
 }

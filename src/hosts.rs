@@ -357,6 +357,23 @@ fn strip_port(authority: &str) -> &str {
 /// The longest DNS label, in bytes (RFC 1035).
 const MAX_LABEL: usize = 63;
 
+/// The most host hashing [`HostTable::resolve`] may do for a host of `len`
+/// bytes, in the counts of [`crate::fasthash::work`]: four lookups of the
+/// host or a part of it (the zone, the first label, a custom domain, a
+/// wildcard's suffix), and for a tag-host shape one more per dash in the
+/// first label's last 64 bytes, each of at most 63 bytes. Linear in `len`:
+/// the unit tests and the fuzz target `route` hold resolutions to it.
+#[cfg(any(test, feature = "count-work"))]
+pub fn resolve_work_limit(len: usize) -> crate::fasthash::work::Work {
+    // A hash of n bytes takes at most n / 8 + 3 steps.
+    let steps = |bytes: usize| (bytes / 8 + 3) as u64;
+    let tail = (MAX_LABEL + 1) as u64;
+    crate::fasthash::work::Work {
+        hashes: 4 + tail,
+        steps: 4 * steps(len) + tail * steps(MAX_LABEL),
+    }
+}
+
 /// A DNS-1035 label, as Knative requires of service names and tags: lower-case
 /// letters, digits and '-', starting with a letter, ending with a letter or
 /// digit, at most 63 characters.
@@ -493,6 +510,60 @@ mod tests {
             HostMatch::NoSuchTag(0)
         );
         assert_eq!(t.resolve(&host(&"-".repeat(60_000))), HostMatch::Unknown);
+    }
+
+    #[test]
+    fn resolving_any_host_hashes_at_most_linear_in_its_length() {
+        use crate::fasthash::work;
+        // Every lookup resolve can make is live: zones, labels with dashes
+        // (a 63-byte name among them), an exact and a wildcard custom domain.
+        let name = format!("s{}", "-a".repeat(31));
+        let mut b = HostTableBuilder::default();
+        b.add("ns", "example.com", "cluster.local", &name, 0, None)
+            .unwrap();
+        b.add("ns", "example.com", "cluster.local", "web", 1, None)
+            .unwrap();
+        b.add("ns", "example.com", "cluster.local", "v1-web", 1, Some(0))
+            .unwrap();
+        let mut t = b.build();
+        t.add_custom("www.example.org", 1, None).unwrap();
+        t.add_wildcard("example.net", 0).unwrap();
+        let zone = ".ns.example.com";
+        let mut most_hashes = 0;
+        for n in [100, 1_000, 8_000, 65_536] {
+            for host in [
+                "a".repeat(n),
+                "-".repeat(n),
+                format!("{}{zone}", "-".repeat(n)),
+                format!("{}{name}{zone}", "-".repeat(n)),
+                format!("{}{zone}", "a-".repeat(n / 2)),
+                format!("{}{name}{zone}", "x-".repeat(n / 2)),
+                format!("{}web{zone}", "v1-".repeat(n / 3)),
+                "a.".repeat(n / 2),
+                format!("web.{}", "a.".repeat(n / 2)),
+                format!("{}.ns", "-".repeat(n)),
+                format!("{}.example.net", "-".repeat(n)),
+                format!("{}example.org", "www.".repeat(n / 4)),
+            ] {
+                let (_, work) = work::measure(|| t.resolve(&host));
+                let limit = resolve_work_limit(host.len());
+                assert!(
+                    work.within(&limit),
+                    "{} bytes ({:?}…): {work:?}, over {limit:?}",
+                    host.len(),
+                    &host[..20],
+                );
+                most_hashes = most_hashes.max(work.hashes);
+            }
+        }
+        // The worst shapes come close to the limit: the count is live, and
+        // trying every dash of a long label (as a quadratic version did)
+        // would be far over it.
+        assert!(most_hashes > 60, "{most_hashes}");
+        let (found, work) =
+            work::measure(|| t.resolve(&format!("{}{name}{zone}", "-".repeat(65_536))));
+        assert_eq!(found, HostMatch::NoSuchTag(0));
+        assert!(work.hashes > 4, "{work:?}");
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! Bad input on real Envoy, each with a defined answer: odd Hosts (not UTF-8,
 //! 64 KB, Unicode, an IPv6 literal, a port), repeated tag headers, header
-//! names that are not UTF-8, and a configuration naming a cluster Envoy does
-//! not have.
+//! names that are not UTF-8, a configuration naming a cluster Envoy does not
+//! have, and a module Envoy cannot load.
 
 mod support;
 
 use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{raw_http, Backend, Envoy, EnvoyConfig, Response};
+use support::{raw_http, Backend, Envoy, EnvoyConfig, EnvoyOptions, Response};
 
 const HOST: &str = "traffic-example.default.example.com";
 /// The fallback route's answer in envoy/envoy.yaml: a host the filter does
@@ -45,7 +48,16 @@ impl Setup {
         }
     }
 
-    fn envoy(&self, bin: &std::path::Path, configure: impl FnOnce(&mut EnvoyConfig)) -> Envoy {
+    fn envoy(&self, bin: &Path, configure: impl FnOnce(&mut EnvoyConfig)) -> Envoy {
+        self.envoy_with(bin, &EnvoyOptions::default(), configure)
+    }
+
+    fn envoy_with(
+        &self,
+        bin: &Path,
+        options: &EnvoyOptions,
+        configure: impl FnOnce(&mut EnvoyConfig),
+    ) -> Envoy {
         let clusters: BTreeMap<String, &Backend> = self
             .revisions
             .iter()
@@ -54,7 +66,10 @@ impl Setup {
         let mut config = EnvoyConfig::from_repo("envoy/envoy.yaml");
         config.set_clusters(&clusters);
         configure(&mut config);
-        Envoy::start(bin, config)
+        match Envoy::try_start_with(bin, &mut config, options) {
+            Ok(envoy) => envoy,
+            Err((status, log)) => panic!("Envoy exited with {status}:\n{log}"),
+        }
     }
 }
 
@@ -210,16 +225,38 @@ fn a_header_name_that_is_not_utf8_never_reaches_the_filter() {
 fn a_cluster_envoy_does_not_have_answers_503() {
     let setup = Setup::new();
     for bin in support::envoys() {
-        let envoy = setup.envoy(&bin, |config| {
-            let mut plugin = config.plugin_configuration();
-            plugin["services"][0]["clusters"] = json!({"traffic-example-v2": "no-such-cluster"});
-            config.set_plugin_configuration(&plugin);
-        });
+        let dir = support::scratch_dir("access-log");
+        let access_log = dir.join("access.log");
+        // Envoy's default log level (info), and an access log with the
+        // response flags, which is where an operator sees the cause.
+        let options = EnvoyOptions {
+            log_level: "info",
+            ..EnvoyOptions::default()
+        };
+        let envoy = setup
+            .envoy_with(&bin, &options, |config| {
+                let mut plugin = config.plugin_configuration();
+                plugin["services"][0]["clusters"] =
+                    json!({"traffic-example-v2": "no-such-cluster"});
+                config.set_plugin_configuration(&plugin);
+                config.0["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+                    ["typed_config"]["access_log"] = json!([{
+                    "name": "envoy.access_loggers.file",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                        "path": access_log.to_str().expect("utf-8 path"),
+                        "log_format": {"text_format_source": {"inline_string":
+                            "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQ(KNATIVE-SERVING-TAG)%\n"}}
+                    }
+                }]);
+            })
+            .hold(dir);
         let v = envoy.version.clone();
+        let logged_before = envoy.log().len();
         let r = send(&envoy, HOST.as_bytes(), b"knative-serving-tag: v2\r\n");
         assert_eq!(r.status, 503, "Envoy {v}: unknown cluster: {r:?}");
         assert_eq!(r.body, "", "Envoy {v}: {r:?}");
-        // Envoy counts it; its log says nothing at the default level.
+        // Envoy counts it.
         assert_eq!(envoy.counter("http.ingress.no_cluster"), 1, "Envoy {v}");
         // The other revisions keep serving.
         let r = send(&envoy, HOST.as_bytes(), b"knative-serving-tag: v1\r\n");
@@ -228,9 +265,83 @@ fn a_cluster_envoy_does_not_have_answers_503() {
             (200, Some("v1")),
             "Envoy {v}: {r:?}"
         );
-        eprintln!(
-            "Envoy {v}: unknown cluster answer: {r:?}\nlog:\n{}",
-            envoy.log()
+        // The access log flags it NC (no cluster found); Envoy writes the
+        // file about once a second.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let lines = loop {
+            let text = fs::read_to_string(&access_log).unwrap_or_default();
+            let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            if lines.len() >= 2 || Instant::now() > deadline {
+                break lines;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(lines, ["503 NC v2", "200 - v1"], "Envoy {v}: access log");
+        // Envoy's own log says nothing at its default level (the router
+        // reports an unknown cluster at debug level): not a line since the
+        // requests, read after the access log was written.
+        let log = envoy.log();
+        let since = log.get(logged_before..).unwrap_or_default();
+        assert!(
+            since.trim().is_empty(),
+            "Envoy {v}: logged at level info:\n{since}"
         );
+    }
+}
+
+/// A module Envoy cannot load stops a static configuration at start: Envoy
+/// exits with an error, and its log says why.
+#[test]
+fn a_module_envoy_cannot_load_keeps_it_from_starting() {
+    let dir = support::scratch_dir("bad-module");
+    let missing = dir.join("missing.wasm");
+    let corrupt = dir.join("corrupt.wasm");
+    // The Wasm magic number and version, then bytes that are not a module.
+    fs::write(&corrupt, b"\0asm\x01\0\0\0this is not a Wasm module").expect("write module");
+    // A missing file is refused while Envoy reads the configuration; a
+    // corrupt one when the Wasm VM cannot parse it, which fails the plugin.
+    let cases = [
+        (
+            &missing,
+            vec![format!("Invalid path: {}", missing.display())],
+        ),
+        (
+            &corrupt,
+            vec![
+                "Wasm VM failed Failed to parse corrupted Wasm module".to_owned(),
+                "Unable to create Wasm plugin knative-traffic".to_owned(),
+            ],
+        ),
+    ];
+    for bin in support::envoys() {
+        let envoy = bin.display();
+        for (module, messages) in &cases {
+            let mut config = EnvoyConfig::from_repo("envoy/envoy.yaml");
+            let options = EnvoyOptions {
+                module: module.to_path_buf(),
+                ..EnvoyOptions::default()
+            };
+            match Envoy::try_start_with(&bin, &mut config, &options) {
+                Ok(started) => panic!(
+                    "Envoy {} started with {}",
+                    started.version,
+                    module.display()
+                ),
+                Err((status, log)) => {
+                    assert_eq!(
+                        status,
+                        "exit status: 1",
+                        "{envoy}: {}\n{log}",
+                        module.display()
+                    );
+                    for message in messages {
+                        assert!(
+                            log.contains(message.as_str()),
+                            "{envoy}: no {message:?} in the log:\n{log}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

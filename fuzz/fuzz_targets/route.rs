@@ -1,11 +1,15 @@
 //! Any request against a configuration with every feature: the input is
 //! split into an authority and header values; route must return, never
-//! panic, and a routed revision must belong to its service. libFuzzer's
-//! -timeout and -report_slow_units catch inputs that make a decision slow.
+//! panic, and a routed revision must belong to its service. The host lookups'
+//! work is counted (the `count-work` feature) and must stay within
+//! `hosts::resolve_work_limit`, linear in the authority's length; a count
+//! catches a slow shape that libFuzzer's -timeout would let through.
 #![no_main]
 
 use std::sync::OnceLock;
 
+use knative_traffic::fasthash::work;
+use knative_traffic::hosts::resolve_work_limit;
 use knative_traffic::{compile, Decision, Request, RouteTable};
 use libfuzzer_sys::fuzz_target;
 use rand_core::SeedableRng;
@@ -68,7 +72,15 @@ fuzz_target!(|data: &[u8]| {
     let now = 1_764_086_400_000 + (data.len() as u64 % 1_000) * 1_000;
     let mut rng = XorShiftRng::seed_from_u64(data.len() as u64);
     let request = Headers(values, now);
-    if let Decision::Route(route) = table().route(authority, &request, &mut rng) {
+    let table = table();
+    let (decision, work) = work::measure(|| table.route(authority, &request, &mut rng));
+    let limit = resolve_work_limit(authority.len());
+    assert!(
+        work.within(&limit),
+        "a {}-byte authority took {work:?}, over {limit:?}",
+        authority.len()
+    );
+    if let Decision::Route(route) = decision {
         assert!(route
             .service
             .destinations

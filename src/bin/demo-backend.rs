@@ -80,8 +80,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The bound address, so that a caller who asked for port 0 learns the port.
+    let bound = listener
+        .local_addr()
+        .map_or_else(|_| listen.clone(), |a| a.to_string());
     eprintln!(
-        "demo-backend: revision {} listening on {listen}",
+        "demo-backend: revision {} listening on {bound}",
         options.resource
     );
     for stream in listener.incoming() {

@@ -99,6 +99,11 @@ pub fn wasm() -> PathBuf {
     path
 }
 
+/// A port that was free a moment ago. Another process can take it before
+/// whoever is given it binds it, so the harness's own processes (Envoy, the
+/// demo backends) bind port 0 instead and report the port they got; this is
+/// left for ports a process outside the harness binds (Docker's published
+/// ports).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -191,18 +196,21 @@ impl Backend {
     }
 
     fn start_with(resource: &str, options: &[&str]) -> Backend {
-        let port = free_port();
         let dir = scratch_dir(&format!("backend-{resource}"));
         let log = dir.join("requests.log");
+        let errors = dir.join("stderr.log");
+        // Port 0: the backend binds a free port itself and names it on
+        // standard error, so no other process can take it in between.
         let mut child = Command::new(demo_backend())
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--listen", "127.0.0.1:0"])
             .args(["--resource", resource])
             .args(options)
             .stdout(fs::File::create(&log).expect("backend log"))
-            .stderr(Stdio::null())
+            .stderr(fs::File::create(&errors).expect("backend stderr"))
             .spawn()
             .expect("start demo-backend");
-        wait_for_port(port, "demo-backend", &mut child, &log);
+        let port = backend_port(&mut child, &errors);
+        wait_for_port(port, "demo-backend", &mut child, &errors);
         Backend {
             port,
             resource: resource.into(),
@@ -219,6 +227,32 @@ impl Backend {
             .lines()
             .map(str::to_owned)
             .collect()
+    }
+}
+
+/// The port a demo backend started on `127.0.0.1:0` bound, from the line it
+/// writes on standard error (`... listening on 127.0.0.1:PORT`).
+fn backend_port(child: &mut Child, stderr: &Path) -> u16 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = fs::read_to_string(stderr).unwrap_or_default();
+        let port = text
+            .lines()
+            .find_map(|l| l.split_once(" listening on "))
+            .and_then(|(_, address)| address.trim().rsplit_once(':'))
+            .and_then(|(_, port)| port.parse::<u16>().ok())
+            .filter(|&port| port != 0);
+        if let Some(port) = port {
+            return port;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("demo-backend exited with {status} before listening:\n{text}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "demo-backend named no port within 30 s:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -339,11 +373,11 @@ impl EnvoyConfig {
         self
     }
 
-    fn finish(&mut self, listener_port: u16, admin_port: u16, wasm: &Path) {
-        self.0["admin"]["address"]["socket_address"] =
-            json!({"address": "127.0.0.1", "port_value": admin_port});
-        self.0["static_resources"]["listeners"][0]["address"]["socket_address"] =
-            json!({"address": "127.0.0.1", "port_value": listener_port});
+    /// Makes the configuration runnable here: the listener and the admin
+    /// interface on loopback, port 0 (see [`any_ports`]), and the Wasm
+    /// filter loading `wasm`.
+    fn finish(&mut self, wasm: &Path) {
+        any_ports(&mut self.0);
         let wasm = wasm.to_str().expect("utf-8 path").to_owned();
         if let Some(config) = self.inline_wasm_config() {
             config["vm_config"]["code"]["local"] = json!({ "filename": wasm });
@@ -406,6 +440,90 @@ pub fn static_cluster(name: &str, port: u16) -> Value {
     })
 }
 
+/// Puts the first listener and the admin interface of an Envoy bootstrap on
+/// 127.0.0.1 port 0: Envoy binds free ports itself, so no other process can
+/// take them between choosing and binding (as with a port probed first and
+/// bound later). [`wait_until_ready`] reads which ports Envoy bound.
+pub fn any_ports(config: &mut Value) {
+    config["admin"]["address"]["socket_address"] = json!({"address": "127.0.0.1", "port_value": 0});
+    config["static_resources"]["listeners"][0]["address"]["socket_address"] =
+        json!({"address": "127.0.0.1", "port_value": 0});
+}
+
+/// The ports an Envoy bound.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    pub listener: u16,
+    pub admin: u16,
+}
+
+/// Waits until the Envoy `child` (configured with [`any_ports`] and started
+/// with `--admin-address-path admin_address`) is ready and its listener
+/// accepts connections, and returns the ports it bound: the admin port from
+/// the file Envoy writes, the listener's from the admin interface.
+/// `Err` with the exit status if Envoy exits first (a refused
+/// configuration); a panic if it is not ready within `timeout`.
+pub fn wait_until_ready(
+    child: &mut Child,
+    admin_address: &Path,
+    log: &Path,
+    timeout: Duration,
+) -> Result<Ports, std::process::ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("Envoy did not become ready in {timeout:?}:\n{}", tail(log));
+        }
+        if let Some(ports) = bound_ports(admin_address) {
+            if TcpStream::connect(("127.0.0.1", ports.listener)).is_ok() {
+                return Ok(ports);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The ports of a ready Envoy, or `None` while it is starting.
+fn bound_ports(admin_address: &Path) -> Option<Ports> {
+    let text = fs::read_to_string(admin_address).ok()?;
+    let admin: u16 = text.trim().rsplit_once(':')?.1.parse().ok()?;
+    let ready = http(admin, "GET", "/ready", &[("host", "admin")]).ok()?;
+    if ready.status != 200 {
+        return None;
+    }
+    let listeners = http(admin, "GET", "/listeners?format=json", &[("host", "admin")]).ok()?;
+    let listeners: Value = serde_json::from_str(&listeners.body).ok()?;
+    let listener = listeners["listener_statuses"][0]["local_address"]["socket_address"]
+        ["port_value"]
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|&p| p != 0)?;
+    Some(Ports { listener, admin })
+}
+
+/// How [`Envoy::try_start_with`] runs Envoy; the default is the tests' way.
+#[derive(Debug, Clone)]
+pub struct EnvoyOptions {
+    /// The module the configuration's Wasm filter loads.
+    pub module: PathBuf,
+    /// Envoy's `--log-level`; the Wasm component logs at `info` whatever it is.
+    pub log_level: &'static str,
+}
+
+impl Default for EnvoyOptions {
+    fn default() -> EnvoyOptions {
+        EnvoyOptions {
+            module: wasm(),
+            log_level: "warn",
+        }
+    }
+}
+
 /// A running Envoy, stopped on drop.
 pub struct Envoy {
     pub port: u16,
@@ -429,38 +547,38 @@ impl Envoy {
     /// Starts Envoy; `Err` with its exit status and log tail if it exits
     /// before serving (as it does on a refused plugin configuration).
     pub fn try_start(bin: &Path, config: &mut EnvoyConfig) -> Result<Envoy, (String, String)> {
-        let port = free_port();
-        let admin = free_port();
-        config.finish(port, admin, &wasm());
+        Envoy::try_start_with(bin, config, &EnvoyOptions::default())
+    }
+
+    /// [`Envoy::try_start`] with another module or log level.
+    pub fn try_start_with(
+        bin: &Path,
+        config: &mut EnvoyConfig,
+        options: &EnvoyOptions,
+    ) -> Result<Envoy, (String, String)> {
+        config.finish(&options.module);
         let dir = scratch_dir("envoy");
         let file = dir.join("envoy.json");
         fs::write(&file, config.0.to_string()).expect("write Envoy config");
         let log = dir.join("envoy.log");
+        let admin_address = dir.join("admin-address");
         let mut child = Command::new(bin)
             .arg("-c")
             .arg(&file)
+            .arg("--admin-address-path")
+            .arg(&admin_address)
             .args(["--use-dynamic-base-id", "--concurrency", "2"])
-            .args(["--log-level", "warn", "--component-log-level", "wasm:info"])
+            .args(["--log-level", options.log_level])
+            .args(["--component-log-level", "wasm:info"])
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).expect("Envoy log"))
             .spawn()
             .expect("start Envoy");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                return Err((status.to_string(), tail(&log)));
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("Envoy did not become ready in 60 s:\n{}", tail(&log));
-            }
-            let ready =
-                http(admin, "GET", "/ready", &[("host", "admin")]).is_ok_and(|r| r.status == 200);
-            if ready && TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let Ports {
+            listener: port,
+            admin,
+        } = wait_until_ready(&mut child, &admin_address, &log, Duration::from_secs(60))
+            .map_err(|status| (status.to_string(), tail(&log)))?;
         let version = http(admin, "GET", "/server_info", &[("host", "admin")])
             .ok()
             .and_then(|r| serde_json::from_str::<Value>(&r.body).ok())
