@@ -70,10 +70,13 @@ pub struct HostTable {
 }
 
 impl HostTable {
-    /// Resolves an already [`normalize`]d host with at most four hash
-    /// lookups. Exact hosts win over wildcards: a service's own hosts, then
-    /// custom domains, then `*.` custom domains, then the shape of a tag host
-    /// whose tag does not exist.
+    /// Resolves an already [`normalize`]d host: four hash lookups of the
+    /// host or a part of it, and for a host in a known zone that matched
+    /// nothing, up to 64 more of the first label's suffixes (the shape of a
+    /// tag host whose tag does not exist); `resolve_work_limit` states the
+    /// bound the tests hold it to. Exact hosts win over wildcards: a service's
+    /// own hosts, then custom domains, then `*.` custom domains, then that
+    /// tag-host shape.
     pub fn resolve(&self, host: &str) -> HostMatch {
         let (first, rest) = host.split_once('.').unwrap_or((host, ""));
         let zone = self.zone(rest);
