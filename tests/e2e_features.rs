@@ -425,14 +425,7 @@ fn metrics_count_every_request_by_revision_and_reason() {
             0
         );
 
-        let prometheus = http(
-            envoy.admin,
-            "GET",
-            "/stats/prometheus",
-            &[("host", "admin")],
-        )
-        .unwrap()
-        .body;
+        let prometheus = envoy.prometheus();
         let line = "knative_traffic_requests{namespace=\"example\",service=\"helloworld-go\",revision=\"helloworld-go-00002\",reason=\"tag-host\"} 30";
         assert!(
             prometheus.lines().any(|l| l == line),
@@ -634,14 +627,7 @@ fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
             s.answers.len()
         );
         // The example's stats tags label the counters, as envoy/envoy.yaml's do.
-        let prometheus = http(
-            envoy.admin,
-            "GET",
-            "/stats/prometheus",
-            &[("host", "admin")],
-        )
-        .unwrap()
-        .body;
+        let prometheus = envoy.prometheus();
         let labelled = "knative_traffic_requests{namespace=\"default\",service=\"traffic-example\",revision=\"traffic-example-v1\",reason=\"draw\"} ";
         assert!(
             prometheus.lines().any(|l| l.starts_with(labelled)),

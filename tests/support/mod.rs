@@ -618,6 +618,13 @@ impl Envoy {
     }
 
     /// A counter from the admin endpoint's `/stats` (0 if absent).
+    /// Envoy's stats in Prometheus' text format.
+    pub fn prometheus(&self) -> String {
+        http(self.admin, "GET", "/stats/prometheus", &[("host", "admin")])
+            .expect("admin /stats/prometheus")
+            .body
+    }
+
     pub fn counter(&self, name: &str) -> u64 {
         let stats = http(
             self.admin,
