@@ -100,16 +100,10 @@ pub fn all(documents: &[Value], kind: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The CRD files Istio publishes, with their OpenAPI schemas: `../shared/istio/`
-/// beside the repository.
+/// The CRD files Istio publishes, with their OpenAPI schemas, as the
+/// repository keeps them (`tests/data/istio/`, with where they come from).
 pub fn crd(file: &str) -> Value {
-    let dir = repo().join("../shared/istio");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: the Istio CRDs (with their OpenAPI schemas) are read from ../shared/istio beside the repository",
-        dir.display()
-    );
-    let path = dir.join(file);
+    let path = repo().join("tests/data/istio").join(file);
     let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -207,7 +201,7 @@ pub fn violations(crd_file: &str, manifest: &Value) -> Vec<String> {
 }
 
 /// The CRD file of Istio's own schema for a manifest's kind, if
-/// `../shared/istio/` has one (it holds WasmPlugin's and VirtualService's).
+/// `tests/data/istio/` has one (it holds WasmPlugin's and VirtualService's).
 pub fn crd_file(kind: &str) -> Option<&'static str> {
     match kind {
         "WasmPlugin" => Some("wasmplugin-crd.yaml"),
