@@ -30,10 +30,11 @@ ensure_target() {
 
 target=wasm32-wasip1
 ensure_target "$target"
-# Only the filter: the workspace's command-line tool is a native program.
-cargo build --profile wasm --target "$target" -p knative-traffic --lib
+# Only the proxy-wasm shell (wasm/) and the core it links: the workspace's
+# command-line tool is a native program.
+cargo build --profile wasm --target "$target" -p knative-traffic-wasm
 mkdir -p dist
-built="target/$target/wasm/knative_traffic.wasm"
+built="target/$target/wasm/knative_traffic_wasm.wasm"
 if command -v wasm-opt >/dev/null; then
   # The features rustc's wasm32-wasip1 output uses; wasm-opt refuses the
   # module unless they are named.

@@ -10,6 +10,9 @@
 //!
 //! `cargo bench --bench compile` (or `scripts/bench.sh`, which runs all).
 
+// Benchmarks report by panicking.
+#![allow(clippy::restriction)]
+
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -28,6 +28,9 @@
 //! BENCH_CONNECTIONS (32), BENCH_SEED, BENCH_VARIANTS (other builds of the
 //! filter to compare on the draw path: `label=file.wasm;…`).
 
+// Benchmarks report by panicking.
+#![allow(clippy::restriction)]
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 

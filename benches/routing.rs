@@ -12,13 +12,17 @@
 //!
 //! `cargo bench --bench routing` (or `scripts/bench.sh`, which runs all).
 
+// Benchmarks report by panicking.
+#![allow(clippy::restriction)]
+
 mod common;
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use common::{Features, DOMAIN};
-use knative_traffic::{Decision, Request, RouteTable};
+use knative_traffic::request::PlainRequest;
+use knative_traffic::{Decision, RouteTable};
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 
@@ -32,26 +36,12 @@ fn setting(name: &str, default: usize) -> usize {
 }
 const TARGET_NS: f64 = 100.0;
 
-struct Headers(Vec<(&'static str, String)>);
-
-impl Request for Headers {
-    fn header(&self, name: &str) -> Option<String> {
-        self.0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
-    }
-    fn now_ms(&self) -> u64 {
-        0
-    }
-}
-
 struct Case {
     services: usize,
     path: &'static str,
     configuration: &'static str,
     table: std::rc::Rc<RouteTable>,
-    requests: Vec<(String, Headers)>,
+    requests: Vec<(String, PlainRequest)>,
     samples: Vec<f64>,
 }
 
@@ -59,17 +49,22 @@ struct Case {
 fn requests(
     n: usize,
     make: impl Fn(usize, usize) -> (String, Vec<(&'static str, String)>),
-) -> Vec<(String, Headers)> {
+) -> Vec<(String, PlainRequest)> {
     (0..1024)
         .map(|k| {
             let i = (k * 7919) % n;
             let (host, headers) = make(i, k);
-            (host, Headers(headers))
+            let request = headers
+                .iter()
+                .fold(PlainRequest::default(), |r, (name, value)| {
+                    r.with_header(name, value)
+                });
+            (host, request)
         })
         .collect()
 }
 
-fn expect(table: &RouteTable, requests: &[(String, Headers)], path: &str) {
+fn expect(table: &RouteTable, requests: &[(String, PlainRequest)], path: &str) {
     let mut rng = XorShiftRng::seed_from_u64(1);
     for (host, headers) in requests {
         let reason = match table.route(host, headers, &mut rng) {
@@ -233,7 +228,7 @@ fn host_size_table(quick: bool) {
     let table =
         knative_traffic::compile(common::config(100, Features::Plain).to_string().as_bytes())
             .expect("generated configuration compiles");
-    let request = Headers(vec![]);
+    let request = PlainRequest::default();
     let mut rng = XorShiftRng::seed_from_u64(3);
     println!("\n### Decision time against Host length (100 services)\n");
     println!("| Host | bytes | ns per decision (median) | ns per KB |");

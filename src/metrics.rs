@@ -26,10 +26,6 @@ use crate::routing::Reason;
 pub const CONFIG_ACCEPTED: &str = "knative_traffic.config.accepted";
 pub const CONFIG_REJECTED: &str = "knative_traffic.config.rejected";
 
-/// A slot that has no counter (metrics off, or a combination that cannot
-/// occur).
-pub const NO_SLOT: u32 = u32::MAX;
-
 /// The counter name of requests of a service, revision and reason.
 pub fn request_counter(
     namespace: &str,
@@ -64,8 +60,14 @@ pub fn mirrored_counter(namespace: &str, service: &str, revision: &str) -> Strin
 /// keep; the hashes take about 4 MB. Two names sharing a hash would share a
 /// counter; among 160,000 names the chance of any such pair is about one in
 /// a billion, and it would mix two counts, nothing else.
-#[derive(Debug, Default)]
-pub struct MetricIds(HashMap<u64, u32>);
+#[derive(Debug)]
+pub struct MetricIds<C>(HashMap<u64, C>);
+
+impl<C> Default for MetricIds<C> {
+    fn default() -> Self {
+        MetricIds(HashMap::new())
+    }
+}
 
 /// SipHash with fixed keys: the same name gets the same key in every
 /// configuration of the VM.
@@ -74,15 +76,15 @@ fn name_key(name: &str) -> u64 {
     BuildHasherDefault::<DefaultHasher>::default().hash_one(name)
 }
 
-impl MetricIds {
+impl<C: Copy> MetricIds<C> {
     /// The id of `name`, defined with `define` the first time it is asked
     /// for. A failed definition is not remembered: the next configuration
     /// tries again.
     pub fn get_or_define(
         &mut self,
         name: &str,
-        define: impl FnOnce(&str) -> Option<u32>,
-    ) -> Option<u32> {
+        define: impl FnOnce(&str) -> Option<C>,
+    ) -> Option<C> {
         let key = name_key(name);
         if let Some(id) = self.0.get(&key) {
             return Some(*id);
@@ -103,8 +105,10 @@ impl MetricIds {
     }
 }
 
-/// Revision names are free-form; a dot would add a level to the stat name.
-fn stat_safe(s: &str) -> String {
+/// Revision names are free-form; a dot would add a level to the stat name,
+/// so every character but letters, digits, `-` and `_` is written as `_`
+/// (the compiler refuses two revisions of a service that this makes one).
+pub(crate) fn stat_safe(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -122,7 +126,7 @@ mod tests {
 
     #[test]
     fn each_name_is_defined_once_across_configurations() {
-        let mut ids = MetricIds::default();
+        let mut ids = MetricIds::<u32>::default();
         let mut defined = Vec::new();
         let mut next = 0;
         let mut define = |name: &str| {

@@ -52,11 +52,11 @@ mod tests {
         let n = 1_000_000;
         for (buckets, p) in [(1000, 0.1), (1, 0.0001), (10_000, 1.0), (0, 0.0)] {
             let m = Mirror {
-                destination: 1,
+                destination: DestinationId::new(1),
                 buckets,
                 include_tagged: false,
             };
-            let got = count(&m, 0, Reason::Draw, n);
+            let got = count(&m, DestinationId::new(0), Reason::Draw, n);
             let mean = f64::from(n) * p;
             let bound = 4.0 * (f64::from(n) * p * (1.0 - p)).sqrt();
             assert!(
@@ -69,20 +69,20 @@ mod tests {
     #[test]
     fn never_to_the_serving_revision_nor_tagged_unless_asked() {
         let m = Mirror {
-            destination: 1,
+            destination: DestinationId::new(1),
             buckets: 10_000,
             include_tagged: false,
         };
-        assert_eq!(count(&m, 1, Reason::Draw, 100), 0);
-        assert_eq!(count(&m, 0, Reason::TagHost, 100), 0);
-        assert_eq!(count(&m, 0, Reason::TagHeader, 100), 0);
-        assert_eq!(count(&m, 0, Reason::Rule, 100), 100);
-        assert_eq!(count(&m, 0, Reason::Sticky, 100), 100);
+        assert_eq!(count(&m, DestinationId::new(1), Reason::Draw, 100), 0);
+        assert_eq!(count(&m, DestinationId::new(0), Reason::TagHost, 100), 0);
+        assert_eq!(count(&m, DestinationId::new(0), Reason::TagHeader, 100), 0);
+        assert_eq!(count(&m, DestinationId::new(0), Reason::Rule, 100), 100);
+        assert_eq!(count(&m, DestinationId::new(0), Reason::Sticky, 100), 100);
         let m = Mirror {
             include_tagged: true,
             ..m
         };
-        assert_eq!(count(&m, 0, Reason::TagHost, 100), 100);
-        assert_eq!(count(&m, 1, Reason::TagHost, 100), 0);
+        assert_eq!(count(&m, DestinationId::new(0), Reason::TagHost, 100), 100);
+        assert_eq!(count(&m, DestinationId::new(1), Reason::TagHost, 100), 0);
     }
 }

@@ -3,6 +3,8 @@
 
 use std::cell::OnceCell;
 
+pub use crate::ids::HeaderSlot;
+
 /// The request as the rules see it. The filter implements it over proxy-wasm
 /// host calls; tests and the CLI over plain maps.
 pub trait Request {
@@ -89,14 +91,14 @@ impl Request for PlainRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Header {
-        slot: u32,
+        slot: HeaderSlot,
     },
     /// The host the request was matched by: its `:authority` (Envoy's name
     /// for HTTP/1.1's `Host`) in lower case, without port or trailing dot.
     Host,
     /// A cookie by exact name, from the `Cookie` headers in `slot`.
     Cookie {
-        slot: u32,
+        slot: HeaderSlot,
         name: Box<str>,
     },
 }
@@ -144,8 +146,8 @@ impl<'r, R: Request> HeaderCache<'r, R> {
         }
     }
 
-    pub fn get(&self, slot: u32) -> Option<&str> {
-        let slot = slot as usize;
+    pub fn get(&self, slot: HeaderSlot) -> Option<&str> {
+        let slot = slot.index();
         let name = self.names.get(slot)?;
         let cell = match slot.checked_sub(INLINE_SLOTS) {
             None => self.inline.get(slot)?,
@@ -196,14 +198,16 @@ mod tests {
         let names: Vec<Box<str>> = vec!["cookie".into(), "x-user".into()];
         let cache = HeaderCache::new(&request, &names, "web.ns");
         let a = Source::Cookie {
-            slot: 0,
+            slot: HeaderSlot::new(0),
             name: "a".into(),
         };
         let kn = Source::Cookie {
-            slot: 0,
+            slot: HeaderSlot::new(0),
             name: "kn".into(),
         };
-        let user = Source::Header { slot: 1 };
+        let user = Source::Header {
+            slot: HeaderSlot::new(1),
+        };
         assert_eq!(a.read(&cache), Some("1"));
         assert_eq!(kn.read(&cache), Some("x y"));
         assert_eq!(user.read(&cache), None);
@@ -224,10 +228,13 @@ mod tests {
         }
         let names: Vec<Box<str>> = (0..10).map(|i| format!("h{i}").into()).collect();
         let cache = HeaderCache::new(&Echo, &names, "web.ns");
-        for i in (0..10u32).rev() {
-            assert_eq!(cache.get(i), Some(format!("H{i}").as_str()));
+        for i in (0..10usize).rev() {
+            assert_eq!(
+                cache.get(HeaderSlot::new(i)),
+                Some(format!("H{i}").as_str())
+            );
         }
-        assert_eq!(cache.get(10), None);
+        assert_eq!(cache.get(HeaderSlot::new(10)), None);
     }
 
     #[test]
@@ -256,11 +263,11 @@ mod tests {
         let names: Vec<Box<str>> = vec!["cookie".into()];
         let cache = HeaderCache::new(&request, &names, "web.ns");
         let key = Source::Cookie {
-            slot: 0,
+            slot: HeaderSlot::new(0),
             name: "kn-key".into(),
         };
         let theme = Source::Cookie {
-            slot: 0,
+            slot: HeaderSlot::new(0),
             name: "theme".into(),
         };
         assert_eq!(key.read(&cache), Some("x y"));

@@ -22,8 +22,8 @@ use std::sync::Arc;
 
 use rand_core::Rng;
 
-use crate::hosts::{normalize, HostMatch, HostTable, TagId};
-use crate::metrics::NO_SLOT;
+use crate::hosts::{normalize, HostMatch, HostTable};
+use crate::ids::{CounterSlot, TagId};
 use crate::mirror::Mirror;
 use crate::request::{HeaderCache, Request};
 use crate::rollout::Rollout;
@@ -79,10 +79,11 @@ pub struct Service {
     /// configuration is compiled; empty when the header is off. Shared, so a
     /// request keeps one until its response without copying it.
     pub(crate) route_values: Box<[[Arc<str>; Reason::ROUTED.len()]]>,
-    /// Counter slot per destination and [`Reason::ROUTED`] reason.
-    pub(crate) metric_slots: Box<[[u32; Reason::ROUTED.len()]]>,
-    pub(crate) not_found_slot: u32,
-    pub(crate) mirrored_slot: u32,
+    /// Counter slot per destination and [`Reason::ROUTED`] reason; `None`
+    /// where the combination cannot occur or counters are off.
+    pub(crate) metric_slots: Box<[[Option<CounterSlot>; Reason::ROUTED.len()]]>,
+    pub(crate) not_found_slot: Option<CounterSlot>,
+    pub(crate) mirrored_slot: Option<CounterSlot>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,24 +181,24 @@ impl RouteTable {
             HostMatch::NoSuchTag(s) => {
                 return self
                     .services
-                    .get(s as usize)
+                    .get(s.index())
                     .map_or(Decision::PassThrough, Decision::NoSuchTag)
             }
             HostMatch::Service(s) => (s, None),
             HostMatch::Tag(s, t) => (s, Some(t)),
         };
-        let Some(service) = self.services.get(service_id as usize) else {
+        let Some(service) = self.services.get(service_id.index()) else {
             return Decision::PassThrough;
         };
         let choice = service.choose(tag_id, &host, request, rng);
-        let Some(destination) = service.destinations.get(choice.destination as usize) else {
+        let Some(destination) = service.destinations.get(choice.destination.index()) else {
             return Decision::PassThrough;
         };
         let mirror = service
             .mirror
             .as_ref()
             .filter(|m| m.applies(choice.destination, choice.reason, rng))
-            .and_then(|m| service.destinations.get(m.destination as usize));
+            .and_then(|m| service.destinations.get(m.destination.index()));
         Decision::Route(Route {
             service,
             destination,
@@ -230,7 +231,7 @@ impl RouteTable {
     }
 
     /// Every counter of this configuration: its slot and its name.
-    pub fn metrics(&self) -> impl Iterator<Item = (u32, String)> + '_ {
+    pub fn metrics(&self) -> impl Iterator<Item = (CounterSlot, String)> + '_ {
         self.services.iter().flat_map(|service| {
             let routed = service
                 .destinations
@@ -244,7 +245,7 @@ impl RouteTable {
                 });
             let requests = std::iter::once((service.not_found_slot, None, Reason::NotFound))
                 .chain(routed)
-                .filter(|(slot, _, _)| *slot != NO_SLOT)
+                .filter_map(|(slot, revision, reason)| Some((slot?, revision, reason)))
                 .map(move |(slot, revision, reason)| {
                     let name = crate::metrics::request_counter(
                         &service.namespace,
@@ -257,15 +258,14 @@ impl RouteTable {
             let mirrored = service
                 .mirror
                 .as_ref()
-                .and_then(|m| service.destinations.get(m.destination as usize))
-                .filter(|_| service.mirrored_slot != NO_SLOT)
-                .map(|d| {
+                .and_then(|m| service.destinations.get(m.destination.index()))
+                .and_then(|d| {
                     let name = crate::metrics::mirrored_counter(
                         &service.namespace,
                         &service.name,
                         &d.revision,
                     );
-                    (service.mirrored_slot, name)
+                    Some((service.mirrored_slot?, name))
                 });
             requests.chain(mirrored)
         })
@@ -274,29 +274,26 @@ impl RouteTable {
 
 impl Decision<'_> {
     /// The counter slot of the mirrored copy, if the request is mirrored.
-    pub fn mirrored_slot(&self) -> Option<u32> {
+    pub fn mirrored_slot(&self) -> Option<CounterSlot> {
         match self {
-            Decision::Route(route) if route.mirror.is_some() => {
-                Some(route.service.mirrored_slot).filter(|s| *s != NO_SLOT)
-            }
+            Decision::Route(route) if route.mirror.is_some() => route.service.mirrored_slot,
             _ => None,
         }
     }
 
     /// The counter slot of this decision, if it has one.
-    pub fn metric_slot(&self) -> Option<u32> {
-        let slot = match self {
-            Decision::PassThrough => NO_SLOT,
+    pub fn metric_slot(&self) -> Option<CounterSlot> {
+        match self {
+            Decision::PassThrough => None,
             Decision::NoSuchTag(service) => service.not_found_slot,
             Decision::Route(route) => route
                 .service
                 .metric_slots
-                .get(route.destination_id as usize)
+                .get(route.destination_id.index())
                 .and_then(|slots| slots.get(route.reason.slot_index()))
                 .copied()
-                .unwrap_or(NO_SLOT),
-        };
-        (slot != NO_SLOT).then_some(slot)
+                .flatten(),
+        }
     }
 }
 
@@ -326,7 +323,7 @@ impl Service {
             new_sticky_key,
         };
         // 1. Tag host.
-        if let Some(tag) = tag.and_then(|t| self.tags.get(t as usize)) {
+        if let Some(tag) = tag.and_then(|t| self.tags.get(t.index())) {
             return choice(tag.destination, Reason::TagHost, Some(tag), None);
         }
         // 2. Tag header; the client's header stays as sent, so no tag is
@@ -343,7 +340,7 @@ impl Service {
             .rules
             .iter()
             .find(|rule| rule.matches(&headers))
-            .and_then(|rule| self.tags.get(rule.tag as usize))
+            .and_then(|rule| self.tags.get(rule.tag.index()))
         {
             return choice(tag.destination, Reason::Rule, Some(tag), None);
         }
@@ -369,17 +366,22 @@ impl Service {
 
     /// The tag named exactly `name`.
     fn tag(&self, name: &str) -> Option<&Tag> {
+        self.tag_id(name).and_then(|t| self.tags.get(t.index()))
+    }
+
+    /// The id of the tag named exactly `name`.
+    pub(crate) fn tag_id(&self, name: &str) -> Option<TagId> {
         self.tags
             .binary_search_by(|t| (*t.name).cmp(name))
             .ok()
-            .and_then(|i| self.tags.get(i))
+            .map(TagId::new)
     }
 
     /// The tags and the revision each one reaches, sorted by tag.
     pub fn tags(&self) -> impl Iterator<Item = (&str, &Destination)> {
         self.tags.iter().filter_map(|t| {
             self.destinations
-                .get(t.destination as usize)
+                .get(t.destination.index())
                 .map(|d| (&*t.name, d))
         })
     }
@@ -395,7 +397,7 @@ impl Service {
     pub fn mirror_destination(&self) -> Option<&Destination> {
         self.mirror
             .as_ref()
-            .and_then(|m| self.destinations.get(m.destination as usize))
+            .and_then(|m| self.destinations.get(m.destination.index()))
     }
 }
 
@@ -430,7 +432,7 @@ impl<'t> Route<'t> {
         let value = self
             .service
             .route_values
-            .get(self.destination_id as usize)?
+            .get(self.destination_id.index())?
             .get(self.reason.slot_index())?;
         Some((name, value))
     }

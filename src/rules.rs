@@ -2,6 +2,7 @@
 //! `Knative-Serving-Tag` (knative/serving#4736), as the seed's Istio
 //! VirtualService does by hand with a `wid` header prefix.
 
+use crate::ids::TagId;
 use crate::request::{HeaderCache, Request, Source};
 
 /// How a rule tests what it read.
@@ -12,12 +13,12 @@ pub enum Test {
     Present,
 }
 
-/// One compiled rule; `tag` indexes the service's tags.
+/// One compiled rule; `tag` is one of the service's tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
     pub source: Source,
     pub test: Test,
-    pub tag: u32,
+    pub tag: TagId,
 }
 
 impl Rule {

@@ -6,19 +6,21 @@
 
 use rand_core::Rng;
 
+pub use crate::ids::DestinationId;
+
 /// Buckets per 100%: a share is a whole number of hundredths of a percent.
 pub const BUCKETS: u32 = 10_000;
 /// Buckets per percent point.
 pub const BUCKETS_PER_PERCENT: u32 = BUCKETS / 100;
 
-/// Index of a destination (one distinct revision) within its service.
-pub type DestinationId = u32;
-
 /// One service's traffic split, normalised: zero shares dropped, the same
 /// destination never listed twice, shares summing to exactly [`BUCKETS`].
-/// The constructor is the only way to build one, so no other state exists.
+/// [`Split::new`] is the only way to build one, so no other state exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Split {
+pub struct Split(Layout);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Layout {
     /// All traffic to one destination; no random number is spent on it.
     Single(DestinationId),
     /// Each destination owns a contiguous range of buckets, laid out in the
@@ -55,7 +57,7 @@ impl Split {
         }
         merged.retain(|&(_, share)| share > 0);
         if let [(only, _)] = merged.as_slice() {
-            return Ok(Split::Single(*only));
+            return Ok(Split(Layout::Single(*only)));
         }
         let mut upper = 0;
         let ranges = merged
@@ -65,37 +67,37 @@ impl Split {
                 (upper, dest)
             })
             .collect();
-        Ok(Split::Weighted(ranges))
+        Ok(Split(Layout::Weighted(ranges)))
     }
 
     /// The destination owning `bucket` (taken modulo [`BUCKETS`]).
     pub fn pick(&self, bucket: u32) -> DestinationId {
-        match self {
-            Split::Single(dest) => *dest,
-            Split::Weighted(ranges) => {
+        match &self.0 {
+            Layout::Single(dest) => *dest,
+            Layout::Weighted(ranges) => {
                 let bucket = bucket % BUCKETS;
                 ranges
                     .iter()
                     .find(|(upper, _)| bucket < *upper)
                     .or(ranges.last())
-                    .map_or(0, |&(_, dest)| dest)
+                    .map_or(DestinationId::new(0), |&(_, dest)| dest)
             }
         }
     }
 
     /// A random destination, each with probability share / [`BUCKETS`].
     pub fn draw(&self, rng: &mut impl Rng) -> DestinationId {
-        match self {
-            Split::Single(dest) => *dest,
-            Split::Weighted(_) => self.pick(bucket_of(rng.next_u64())),
+        match &self.0 {
+            Layout::Single(dest) => *dest,
+            Layout::Weighted(_) => self.pick(bucket_of(rng.next_u64())),
         }
     }
 
     /// Each destination with its share in buckets, in layout order.
     pub fn shares(&self) -> Vec<(DestinationId, u32)> {
-        match self {
-            Split::Single(dest) => vec![(*dest, BUCKETS)],
-            Split::Weighted(ranges) => {
+        match &self.0 {
+            Layout::Single(dest) => vec![(*dest, BUCKETS)],
+            Layout::Weighted(ranges) => {
                 let mut lower = 0;
                 ranges
                     .iter()
@@ -127,24 +129,36 @@ mod tests {
         p * BUCKETS_PER_PERCENT
     }
 
+    fn d(index: usize) -> DestinationId {
+        DestinationId::new(index)
+    }
+
     #[test]
     fn one_nonzero_share_is_single() {
-        let split = Split::new([(0, percent(100)), (1, 0), (2, 0)]).unwrap();
-        assert_eq!(split, Split::Single(0));
+        let split = Split::new([(d(0), percent(100)), (d(1), 0), (d(2), 0)]).unwrap();
+        assert_eq!(split.shares(), vec![(d(0), BUCKETS)]);
     }
 
     #[test]
     fn same_destination_is_merged_at_first_position() {
-        let split = Split::new([(0, percent(30)), (1, percent(40)), (0, percent(30))]).unwrap();
-        assert_eq!(split.shares(), vec![(0, percent(60)), (1, percent(40))]);
-        let split = Split::new([(1, percent(50)), (1, percent(50))]).unwrap();
-        assert_eq!(split, Split::Single(1));
+        let split = Split::new([
+            (d(0), percent(30)),
+            (d(1), percent(40)),
+            (d(0), percent(30)),
+        ])
+        .unwrap();
+        assert_eq!(
+            split.shares(),
+            vec![(d(0), percent(60)), (d(1), percent(40))]
+        );
+        let split = Split::new([(d(1), percent(50)), (d(1), percent(50))]).unwrap();
+        assert_eq!(split.shares(), vec![(d(1), BUCKETS)]);
     }
 
     #[test]
     fn shares_must_make_the_whole() {
         assert_eq!(
-            Split::new([(0, percent(80)), (1, percent(10))]),
+            Split::new([(d(0), percent(80)), (d(1), percent(10))]),
             Err(SplitError::Sum {
                 buckets: u64::from(percent(90))
             })
@@ -154,12 +168,12 @@ mod tests {
 
     #[test]
     fn pick_follows_the_layout() {
-        let split = Split::new([(0, percent(80)), (1, 0), (2, percent(20))]).unwrap();
-        assert_eq!(split.pick(0), 0);
-        assert_eq!(split.pick(percent(80) - 1), 0);
-        assert_eq!(split.pick(percent(80)), 2);
-        assert_eq!(split.pick(BUCKETS - 1), 2);
-        assert_eq!(split.pick(BUCKETS), 0);
+        let split = Split::new([(d(0), percent(80)), (d(1), 0), (d(2), percent(20))]).unwrap();
+        assert_eq!(split.pick(0), d(0));
+        assert_eq!(split.pick(percent(80) - 1), d(0));
+        assert_eq!(split.pick(percent(80)), d(2));
+        assert_eq!(split.pick(BUCKETS - 1), d(2));
+        assert_eq!(split.pick(BUCKETS), d(0));
     }
 
     #[test]
@@ -178,13 +192,13 @@ mod tests {
         let shares: Vec<(DestinationId, u32)> = percents
             .iter()
             .enumerate()
-            .map(|(i, &p)| (i as u32, percent(p)))
+            .map(|(i, &p)| (d(i), percent(p)))
             .collect();
         let split = Split::new(shares).unwrap();
         let mut rng = XorShiftRng::seed_from_u64(0x006b_6e61_7469_7665);
         let mut counts = vec![0u64; percents.len()];
         for _ in 0..N {
-            counts[split.draw(&mut rng) as usize] += 1;
+            counts[split.draw(&mut rng).index()] += 1;
         }
         for (i, &p) in percents.iter().enumerate() {
             let prob = f64::from(p) / 100.0;

@@ -102,9 +102,17 @@ fn mix(mut z: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::HeaderSlot;
 
     fn sticky() -> Sticky {
-        Sticky::new(Source::Header { slot: 0 }, "default", "web", None)
+        Sticky::new(
+            Source::Header {
+                slot: HeaderSlot::new(0),
+            },
+            "default",
+            "web",
+            None,
+        )
     }
 
     #[test]
@@ -123,8 +131,22 @@ mod tests {
 
     #[test]
     fn the_service_salts_the_bucket() {
-        let a = Sticky::new(Source::Header { slot: 0 }, "default", "web", None);
-        let b = Sticky::new(Source::Header { slot: 0 }, "default", "api", None);
+        let a = Sticky::new(
+            Source::Header {
+                slot: HeaderSlot::new(0),
+            },
+            "default",
+            "web",
+            None,
+        );
+        let b = Sticky::new(
+            Source::Header {
+                slot: HeaderSlot::new(0),
+            },
+            "default",
+            "api",
+            None,
+        );
         let differ = (0..100)
             .filter(|i| a.bucket(&format!("user-{i}")) != b.bucket(&format!("user-{i}")))
             .count();
@@ -135,7 +157,7 @@ mod tests {
     fn set_cookie_only_for_cookie_keys_that_ask_for_it() {
         let c = Sticky::new(
             Source::Cookie {
-                slot: 0,
+                slot: HeaderSlot::new(0),
                 name: "kn".into(),
             },
             "ns",
@@ -148,7 +170,7 @@ mod tests {
         );
         let no = Sticky::new(
             Source::Cookie {
-                slot: 0,
+                slot: HeaderSlot::new(0),
                 name: "kn".into(),
             },
             "ns",

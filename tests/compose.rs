@@ -2,7 +2,7 @@
 //! docker-compose.yaml brought up by Docker Compose v2 on a real Docker engine,
 //! and the seeds' scenarios asserted through the ports it publishes.
 //!
-//! After the checks, `docker compose restart envoy` (how the README says to
+//! After the checks, `docker compose restart envoy` (how docs/compose-and-envoy.md says to
 //! apply an edited envoy/envoy.yaml) must leave the stack routing.
 //!
 //! No registry is reachable here, so the Envoy image is built locally from the
@@ -12,6 +12,9 @@
 //! name, the image tags and the host ports are unique to the run; the project
 //! (containers, network) and the images are removed afterwards, also when an
 //! assertion fails.
+
+// Tests report by panicking.
+#![allow(clippy::restriction)]
 
 mod support;
 
@@ -186,7 +189,7 @@ fn docker_compose_up_serves_the_seeds_scenarios() {
         "a request for the unknown tag reached a revision:\n{logs}"
     );
 
-    // `docker compose restart envoy`, as the README says after editing
+    // `docker compose restart envoy`, as docs/compose-and-envoy.md says after editing
     // envoy/envoy.yaml: the restarted Envoy has a new network namespace, and
     // the revisions, which live in Envoy's, must be restarted into it
     // (`depends_on: {envoy: {restart: true}}`), or every request gets a 503.

@@ -1,33 +1,13 @@
 //! Every configuration rule, with the exact message an operator reads in
 //! Envoy's log.
 
-use knative_traffic::compile;
-use serde_json::{json, Value};
+// Tests report by panicking.
+#![allow(clippy::restriction)]
 
-fn errors(config: &Value) -> Vec<String> {
-    match compile(config.to_string().as_bytes()) {
-        Ok(_) => vec![],
-        Err(e) => e.0.iter().map(ToString::to_string).collect(),
-    }
-}
+mod fixtures;
 
-fn errors_raw(config: &str) -> Vec<String> {
-    match compile(config.as_bytes()) {
-        Ok(_) => vec![],
-        Err(e) => e.0.iter().map(ToString::to_string).collect(),
-    }
-}
-
-/// One service around the given traffic block.
-fn service(traffic: Value) -> Value {
-    json!({"services": [{
-        "name": "traffic-example",
-        "namespace": "default",
-        "domain": "example.com",
-        "latestReadyRevisionName": "traffic-example-v3",
-        "traffic": traffic
-    }]})
-}
+use fixtures::{errors, errors_raw, traffic_example as service};
+use serde_json::json;
 
 #[test]
 fn the_seed_configuration_is_valid() {
@@ -103,7 +83,7 @@ fn tags_must_be_dns1035_labels() {
         {"tag": "", "revisionName": "traffic-example-v1", "percent": 100}
     ]));
     assert_eq!(errors(&config), Vec::<String>::new());
-    let table = compile(config.to_string().as_bytes()).unwrap();
+    let table = fixtures::table(&config);
     assert_eq!(table.services()[0].tags().count(), 0);
 }
 

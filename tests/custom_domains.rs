@@ -2,33 +2,33 @@
 //! its own host; exact names win over wildcards; collisions name both
 //! services.
 
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
+mod fixtures;
+
+use fixtures::{errors, request as req, table, with_fields};
 use knative_traffic::request::PlainRequest;
-use knative_traffic::{compile, Decision, Reason, RouteTable};
+use knative_traffic::{Decision, Reason, RouteTable};
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 use serde_json::{json, Value};
 
-fn req(pairs: &[(&str, &str)]) -> PlainRequest {
-    pairs
-        .iter()
-        .fold(PlainRequest::default(), |r, (k, v)| r.with_header(k, v))
-}
-
 fn helloworld(extra: Value) -> Value {
-    let mut service = json!({
-        "name": "helloworld-go", "namespace": "example", "domain": "example.com",
-        "traffic": [
-            {"tag": "a", "revisionName": "helloworld-go-00001", "percent": 50},
-            {"tag": "b", "revisionName": "helloworld-go-00002", "percent": 50}
-        ],
-        "rules": [
-            {"header": "wid", "prefix": "a", "tag": "a"},
-            {"header": "wid", "prefix": "b", "tag": "b"}
-        ]
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        service[k] = v.clone();
-    }
+    let service = with_fields(
+        json!({
+            "name": "helloworld-go", "namespace": "example", "domain": "example.com",
+            "traffic": [
+                {"tag": "a", "revisionName": "helloworld-go-00001", "percent": 50},
+                {"tag": "b", "revisionName": "helloworld-go-00002", "percent": 50}
+            ],
+            "rules": [
+                {"header": "wid", "prefix": "a", "tag": "a"},
+                {"header": "wid", "prefix": "b", "tag": "b"}
+            ]
+        }),
+        &extra,
+    );
     json!({"services": [service, {
         "name": "web", "namespace": "example", "domain": "example.com",
         "traffic": [{"revisionName": "web-1", "percent": 100}],
@@ -36,28 +36,13 @@ fn helloworld(extra: Value) -> Value {
     }]})
 }
 
-fn table(config: Value) -> RouteTable {
-    compile(config.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn errors(config: Value) -> Vec<String> {
-    match compile(config.to_string().as_bytes()) {
-        Ok(_) => vec![],
-        Err(e) => e.0.iter().map(ToString::to_string).collect(),
-    }
-}
-
 fn routed(t: &RouteTable, host: &str, r: &PlainRequest) -> Option<(String, Reason)> {
-    match t.route(host, r, &mut XorShiftRng::seed_from_u64(3)) {
-        Decision::Route(r) => Some((r.destination.revision.to_string(), r.reason)),
-        Decision::NoSuchTag(_) => Some(("404".into(), Reason::NotFound)),
-        Decision::PassThrough => None,
-    }
+    fixtures::decided(t, host, r, 3)
 }
 
 #[test]
 fn a_custom_domain_is_served_like_the_main_host() {
-    let t = table(helloworld(json!({
+    let t = table(&helloworld(json!({
         "customDomains": ["helloworld-go.weimob.com", "helloworld-go.weimobb.com"]
     })));
     for host in [
@@ -85,11 +70,11 @@ fn a_custom_domain_is_served_like_the_main_host() {
 
 #[test]
 fn tag_hosts_are_derived_from_custom_domains_only_when_asked() {
-    let t = table(helloworld(
+    let t = table(&helloworld(
         json!({"customDomains": ["helloworld-go.weimob.com"]}),
     ));
     assert_eq!(routed(&t, "a-helloworld-go.weimob.com", &req(&[])), None);
-    let t = table(helloworld(json!({
+    let t = table(&helloworld(json!({
         "customDomains": ["helloworld-go.weimob.com"], "customDomainTags": true
     })));
     assert_eq!(
@@ -106,7 +91,7 @@ fn tag_hosts_are_derived_from_custom_domains_only_when_asked() {
 
 #[test]
 fn wildcards_cover_one_label_and_give_way_to_exact_hosts() {
-    let t = table(helloworld(json!({
+    let t = table(&helloworld(json!({
         "customDomains": ["*.weimob.com", "helloworld-go.weimob.net"]
     })));
     assert_eq!(
@@ -137,7 +122,7 @@ fn wildcards_cover_one_label_and_give_way_to_exact_hosts() {
 
 #[test]
 fn a_wildcard_over_a_namespace_zone_gives_way_to_generated_hosts() {
-    let t = table(helloworld(
+    let t = table(&helloworld(
         json!({"customDomains": ["*.example.example.com"]}),
     ));
     // web's own host and a tag host of helloworld-go stay theirs.
@@ -158,18 +143,18 @@ fn a_wildcard_over_a_namespace_zone_gives_way_to_generated_hosts() {
 
 #[test]
 fn collisions_name_both_services() {
-    let e = errors(helloworld(json!({"customDomains": ["www.weimob.com"]})));
+    let e = errors(&helloworld(json!({"customDomains": ["www.weimob.com"]})));
     assert_eq!(
         e,
         ["services[1] (web): customDomains[0]: host \"www.weimob.com\" is already claimed by services[0] (helloworld-go)"]
     );
-    let e = errors(helloworld(json!({"customDomains": ["*.apps.weimob.com"]})));
+    let e = errors(&helloworld(json!({"customDomains": ["*.apps.weimob.com"]})));
     assert_eq!(
         e,
         ["services[1] (web): customDomains[1]: host \"*.apps.weimob.com\" is already claimed by services[0] (helloworld-go)"]
     );
     // A custom domain that is another service's generated host.
-    let e = errors(helloworld(
+    let e = errors(&helloworld(
         json!({"customDomains": ["web.example.svc.cluster.local"]}),
     ));
     assert_eq!(
@@ -177,7 +162,7 @@ fn collisions_name_both_services() {
         ["services[0] (helloworld-go): customDomains[0]: host \"web.example.svc.cluster.local\" is already claimed by services[1] (web)"]
     );
     // ...or this service's own, or listed twice.
-    let e = errors(helloworld(
+    let e = errors(&helloworld(
         json!({"customDomains": ["a-helloworld-go.example.example.com", "x.org", "x.org"]}),
     ));
     assert_eq!(
@@ -191,14 +176,14 @@ fn collisions_name_both_services() {
     let mut config = helloworld(json!({"customDomains": ["weimob.com"], "customDomainTags": true}));
     config["services"][1]["customDomains"] = json!(["a-weimob.com"]);
     assert_eq!(
-        errors(config),
+        errors(&config),
         ["services[1] (web): customDomains[0]: host \"a-weimob.com\" is already claimed by services[0] (helloworld-go)"]
     );
 }
 
 #[test]
 fn malformed_custom_domains() {
-    let e = errors(helloworld(
+    let e = errors(&helloworld(
         json!({"customDomains": ["Weimob.com", "*.com", "a.*.com", "*"]}),
     ));
     assert_eq!(
@@ -234,7 +219,7 @@ fn public_hosts_are_the_hosts_the_filter_routes() {
         ]
     );
     // Each of them (a wildcard through one of its names) reaches the service.
-    let table = table(config);
+    let table = table(&config);
     let mut rng = XorShiftRng::seed_from_u64(1);
     for host in &hosts {
         let host = host.replace("*.", "any.");

@@ -3,6 +3,9 @@
 //! endpoint, the opt-in route header, and live reconfiguration over ECDS
 //! under a steady stream of requests.
 
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
@@ -11,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use knative_traffic::rollout::format_instant;
+use knative_traffic::time::format_instant;
 use serde_json::{json, Value};
 use support::{assert_binomial, http, Backend, Ecds, Envoy, EnvoyConfig};
 

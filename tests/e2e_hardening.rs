@@ -3,6 +3,9 @@
 //! names that are not UTF-8, a configuration naming a cluster Envoy does not
 //! have, and a module Envoy cannot load.
 
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
 mod support;
 
 use std::collections::BTreeMap;

@@ -15,6 +15,9 @@
 //! `KT_LOAD_REQUESTS=2000000 cargo test --release --test e2e_load`), and so is
 //! the time (a run that takes over 10 minutes fails). Loopback only.
 
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
 mod support;
 
 use std::collections::BTreeMap;

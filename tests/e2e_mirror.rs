@@ -2,6 +2,9 @@
 //! everything, through the shipped envoy.yaml's mirror policy; and a client
 //! cannot add copies, or pick a cluster, by sending the filter's headers.
 
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
 mod support;
 
 use serde_json::json;

@@ -2,6 +2,9 @@
 //! the built module, and one demo-backend process per revision. Assertions
 //! are on what the backends answered and the headers they saw.
 
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
 mod support;
 
 use std::collections::{BTreeMap, HashMap};

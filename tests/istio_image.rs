@@ -10,6 +10,9 @@
 //! store saves them as the registry holds them, gzip-compressed: both are
 //! read.
 
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
 mod support;
 
 use std::collections::HashMap;

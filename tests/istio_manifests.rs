@@ -1,6 +1,6 @@
 //! The Istio manifests in istio/, checked by machine:
 //!
-//! - against Istio's own CRDs (`../shared/istio/`, cut from istio/api): the
+//! - against Istio's own CRDs (`tests/data/istio/`, cut from istio/api): the
 //!   OpenAPI v3 schema of the version each manifest names, applied by a JSON
 //!   Schema validator (the `jsonschema` crate, draft 4, the dialect OpenAPI
 //!   v3.0 schemas are based on), with unknown fields refused as
@@ -14,10 +14,14 @@
 //!   each revision, by the revision and cluster headers the filter writes, to
 //!   its Service, and the Gateway is the one both select.
 
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
 mod support;
 
 use std::collections::BTreeSet;
 
+use knative_traffic::request::PlainRequest;
 use knative_traffic::routing::REVISION_HEADER;
 use serde_json::{json, Value};
 use support::istio;
@@ -265,18 +269,6 @@ fn the_custom_domain_example_passes_istios_schemas() {
     }
 }
 
-/// A request with no headers, now.
-struct Bare;
-
-impl knative_traffic::Request for Bare {
-    fn header(&self, _: &str) -> Option<String> {
-        None
-    }
-    fn now_ms(&self) -> u64 {
-        0
-    }
-}
-
 #[test]
 fn the_custom_domain_example_agrees_with_its_configuration() {
     let documents = istio::stream(EXAMPLE);
@@ -312,13 +304,17 @@ fn the_custom_domain_example_agrees_with_its_configuration() {
     );
     let mut rng = <rand_xorshift::XorShiftRng as rand_core::SeedableRng>::seed_from_u64(1);
     for host in &hosts {
-        match table.route(host, &Bare, &mut rng) {
+        match table.route(host, &PlainRequest::default(), &mut rng) {
             knative_traffic::Decision::Route(r) => assert_eq!(&*r.service.name, "helloworld-go"),
             other => panic!("{host}: {other:?}"),
         }
     }
     assert!(matches!(
-        table.route("a-helloworld-go.weimob.com", &Bare, &mut rng),
+        table.route(
+            "a-helloworld-go.weimob.com",
+            &PlainRequest::default(),
+            &mut rng
+        ),
         knative_traffic::Decision::PassThrough
     ));
 

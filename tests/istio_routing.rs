@@ -14,6 +14,9 @@
 //! Envoy first selects one), so each 200 below also shows that Envoy selected
 //! the route again after the filter ran.
 
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
 mod support;
 
 use std::collections::{BTreeMap, HashMap};

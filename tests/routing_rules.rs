@@ -1,12 +1,16 @@
 //! The routing rules and their precedence, on the seeds' services.
 
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
+mod fixtures;
+
+use fixtures::Recorded;
 use knative_traffic::request::PlainRequest;
 use knative_traffic::routing::{
     DEFAULT_ROUTE_HEADER, NAMESPACE_HEADER, REVISION_HEADER, TAG_HEADER,
 };
-use knative_traffic::{compile, Decision, Reason, Request, RouteTable};
-use rand_core::SeedableRng;
-use rand_xorshift::XorShiftRng;
+use knative_traffic::{Decision, Reason, Request, RouteTable};
 use serde_json::json;
 
 /// Headers of a request (and a clock the rules here never read).
@@ -36,19 +40,16 @@ fn table() -> RouteTable {
              ]}
         ]
     });
-    compile(config.to_string().as_bytes()).unwrap()
+    fixtures::table(&config)
 }
 
-fn rng() -> XorShiftRng {
-    XorShiftRng::seed_from_u64(7)
+fn rng() -> rand_xorshift::XorShiftRng {
+    fixtures::rng(7)
 }
 
 /// (revision, reason) of a routed request; panics on any other decision.
 fn routed(table: &RouteTable, host: &str, headers: &impl Request) -> (String, Reason) {
-    match table.route(host, headers, &mut rng()) {
-        Decision::Route(r) => (r.destination.revision.to_string(), r.reason),
-        other => panic!("{host}: expected a route, got {other:?}"),
-    }
+    fixtures::routed_seeded(table, host, headers, 7)
 }
 
 #[test]
@@ -258,7 +259,7 @@ fn clusters_follow_the_template_and_overrides() {
             ],
             "clusters": {"web-2": "web-canary"}}]
     });
-    let t = compile(config.to_string().as_bytes()).unwrap();
+    let t = fixtures::table(&config);
     assert_eq!(t.cluster_header(), "x-upstream");
     let cluster = |host: &str| match t.route(host, &Headers::default(), &mut rng()) {
         Decision::Route(r) => r.destination.cluster.to_string(),
@@ -280,28 +281,20 @@ fn targets_naming_one_revision_are_merged() {
         {"revisionName": "web-1", "percent": 40},
         {"tag": "latest", "latestRevision": true, "percent": 30}
     ]}]});
-    let t = compile(config.to_string().as_bytes()).unwrap();
+    let t = fixtures::table(&config);
     let service = &t.services()[0];
     assert_eq!(service.destinations.len(), 2);
+    let shares: Vec<(usize, u32)> = service
+        .split
+        .shares()
+        .into_iter()
+        .map(|(d, buckets)| (d.index(), buckets))
+        .collect();
     assert_eq!(
-        service.split.shares(),
+        shares,
         vec![(0, 6_000), (1, 4_000)],
         "web-2 gets 30 + 30 in its first position"
     );
-}
-
-/// A request that records which headers the routing asked for.
-#[derive(Default)]
-struct Recording(std::cell::RefCell<Vec<String>>);
-
-impl Request for Recording {
-    fn header(&self, name: &str) -> Option<String> {
-        self.0.borrow_mut().push(name.to_owned());
-        None
-    }
-    fn now_ms(&self) -> u64 {
-        0
-    }
 }
 
 #[test]
@@ -315,11 +308,15 @@ fn a_service_without_tags_never_reads_the_tag_header() {
             {"tag": "a", "revisionName": "tagged-1", "percent": 100}
         ]}
     ]});
-    let t = compile(config.to_string().as_bytes()).unwrap();
-    let plain = Recording::default();
+    let t = fixtures::table(&config);
+    let plain = Recorded::new(PlainRequest::default());
     assert_eq!(routed(&t, "plain.ns", &plain).1, Reason::Draw);
-    assert!(plain.0.borrow().is_empty(), "{:?}", plain.0.borrow());
-    let tagged = Recording::default();
+    assert!(
+        plain.reads.borrow().is_empty(),
+        "{:?}",
+        plain.reads.borrow()
+    );
+    let tagged = Recorded::new(PlainRequest::default());
     routed(&t, "tagged.ns", &tagged);
-    assert_eq!(*tagged.0.borrow(), [TAG_HEADER]);
+    assert_eq!(*tagged.reads.borrow(), [TAG_HEADER]);
 }

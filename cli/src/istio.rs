@@ -37,7 +37,7 @@ use std::path::PathBuf;
 
 use knative_traffic::compile::public_hosts;
 use knative_traffic::config::{Document, DEFAULT_CLUSTER_DOMAIN, DEFAULT_DOMAIN};
-use knative_traffic::hosts::{is_dns1035_label, is_dns1123_label, is_dns_name};
+use knative_traffic::names::{is_dns1035_label, is_dns1123_label, is_label_part, is_object_name};
 use knative_traffic::routing::{Destination, Service, REVISION_HEADER};
 use knative_traffic::RouteTable;
 use serde::Serialize;
@@ -138,11 +138,6 @@ fn parse_namespace(value: &str) -> Result<String, String> {
     }
 }
 
-/// A DNS-1123 subdomain, as Kubernetes requires of object names.
-fn is_object_name(value: &str) -> bool {
-    !value.is_empty() && is_dns_name(value)
-}
-
 fn parse_gateway(value: &str) -> Result<GatewayRef, String> {
     let Some((namespace, name)) = value.split_once('/') else {
         return Err(format!("{value:?} is not NAMESPACE/NAME"));
@@ -157,19 +152,6 @@ fn parse_gateway(value: &str) -> Result<GatewayRef, String> {
         namespace,
         name: name.to_owned(),
     })
-}
-
-/// Kubernetes' label name and value syntax: at most 63 characters of
-/// letters, digits, '-', '_' and '.', starting and ending with a letter or
-/// digit (a value may be empty).
-fn is_label_part(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    bytes.len() <= 63
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
-        && bytes.first().is_none_or(u8::is_ascii_alphanumeric)
-        && bytes.last().is_none_or(u8::is_ascii_alphanumeric)
 }
 
 fn parse_label(value: &str) -> Result<Label, String> {

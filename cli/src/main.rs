@@ -8,19 +8,8 @@
 //! cannot be imported or written as Istio manifests (or the output cannot be
 //! written), 2 a usage error.
 
-// Bad input is reported, never a panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::unreachable,
-        clippy::todo,
-        clippy::unimplemented
-    )
-)]
+// Bad input is reported, never a panic: the workspace's lints deny the
+// ways to panic outside tests.
 
 mod import;
 mod input;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use knative_traffic::names::{is_cookie_name, is_header_name};
 use knative_traffic::request::PlainRequest;
 use knative_traffic::routing::{Service, TAG_HEADER};
 use knative_traffic::split::{Split, BUCKETS_PER_PERCENT};
@@ -66,19 +67,12 @@ pub struct Header {
     value: String,
 }
 
-fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
 fn parse_header(text: &str) -> Result<Header, String> {
     let (name, value) = text
         .split_once(':')
         .ok_or("expected NAME:VALUE, e.g. 'Knative-Serving-Tag: v2'")?;
     let name = name.trim().to_ascii_lowercase();
-    if !is_token(&name) {
+    if !is_header_name(&name) {
         return Err(format!("{name:?} is not a header name"));
     }
     if name == "host" {
@@ -95,7 +89,7 @@ fn parse_cookie(text: &str) -> Result<Header, String> {
         .split_once('=')
         .ok_or("expected NAME=VALUE, e.g. kn-sticky=abc123")?;
     let name = name.trim();
-    if !is_token(name) {
+    if !is_cookie_name(name) {
         return Err(format!("{name:?} is not a cookie name"));
     }
     Ok(Header {
@@ -105,7 +99,7 @@ fn parse_cookie(text: &str) -> Result<Header, String> {
 }
 
 fn parse_at(text: &str) -> Result<u64, String> {
-    knative_traffic::rollout::parse_instant(text)
+    knative_traffic::time::parse_instant(text)
         .ok_or_else(|| "not an RFC 3339 instant (e.g. 2026-11-25T16:05:00Z)".to_owned())
 }
 
@@ -306,7 +300,7 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
             let target = rollout
                 .step_shares(rollout.steps())
                 .and_then(|shares| shares.first().copied())
-                .and_then(|(d, _)| service.destinations.get(d as usize))
+                .and_then(|(d, _)| service.destinations.get(d.index()))
                 .map_or("?", |d| &*d.revision);
             // The moves as the schedule makes them, which is not always the
             // configured number of steps.
@@ -373,7 +367,7 @@ fn describe_split(service: &Service, split: &Split) -> String {
         .map(|(d, buckets)| {
             let revision = service
                 .destinations
-                .get(d as usize)
+                .get(d.index())
                 .map_or("?", |d| &*d.revision);
             let percent = if buckets % BUCKETS_PER_PERCENT == 0 {
                 format!("{}%", buckets / BUCKETS_PER_PERCENT)

@@ -9,12 +9,12 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-pub use knative_traffic::rollout::format_instant;
+pub use knative_traffic::time::format_instant;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use knative_traffic::rollout::parse_instant;
+    use knative_traffic::time::parse_instant;
 
     #[test]
     fn formats_what_the_library_parses() {

@@ -3,6 +3,9 @@
 //! and exit status. Inputs are in `tests/data`: filter configurations, and
 //! Knative Services as `kubectl get ksvc -o json` prints them.
 
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
 #[path = "../../tests/support/mod.rs"]
 mod support;
 mod tool;

@@ -4,6 +4,9 @@
 //! Knative Services do: the split of `spec.traffic`, every tag's URL from
 //! `status.traffic`, the tag header, and 404 for a tag that does not exist.
 
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
 #[path = "../../tests/support/mod.rs"]
 mod support;
 

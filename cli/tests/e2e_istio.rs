@@ -11,6 +11,9 @@
 //! - helloworld-go behind a wildcard custom domain and an exact one with
 //!   `customDomainTags`, routed by the seed's `wid` rules.
 
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
 #[path = "../../tests/support/mod.rs"]
 mod support;
 

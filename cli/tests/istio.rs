@@ -7,12 +7,16 @@
 //! tool writes the repository's `istio/` manifests, and for the custom-domain
 //! example the committed `istio/examples/helloworld-go.yaml`.
 
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
 #[path = "../../tests/support/mod.rs"]
 mod support;
 mod tool;
 
 use std::path::Path;
 
+use knative_traffic::request::PlainRequest;
 use knative_traffic::routing::REVISION_HEADER;
 use knative_traffic::{Decision, RouteTable};
 use rand_core::SeedableRng;
@@ -76,18 +80,6 @@ fn assert_schemas(what: &str, documents: &[Value]) {
     }
 }
 
-/// A request with no headers, now.
-struct Bare;
-
-impl knative_traffic::Request for Bare {
-    fn header(&self, _: &str) -> Option<String> {
-        None
-    }
-    fn now_ms(&self) -> u64 {
-        0
-    }
-}
-
 /// The service the filter routes a host to, by its name and namespace (a
 /// wildcard host is probed with a label in front).
 fn routed_service(table: &RouteTable, host: &str) -> Option<(String, String)> {
@@ -95,7 +87,11 @@ fn routed_service(table: &RouteTable, host: &str) -> Option<(String, String)> {
         Some(suffix) => format!("probe.{suffix}"),
         None => host.to_owned(),
     };
-    match table.route(&probe, &Bare, &mut XorShiftRng::seed_from_u64(1)) {
+    match table.route(
+        &probe,
+        &PlainRequest::default(),
+        &mut XorShiftRng::seed_from_u64(1),
+    ) {
         Decision::Route(r) => Some((r.service.name.to_string(), r.service.namespace.to_string())),
         _ => None,
     }

@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 
 use knative_traffic::fasthash::work;
 use knative_traffic::hosts::resolve_work_limit;
-use knative_traffic::{compile, Decision, Request, RouteTable};
+use knative_traffic::request::PlainRequest;
+use knative_traffic::{compile, Decision, RouteTable};
 use libfuzzer_sys::fuzz_target;
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
@@ -44,23 +45,9 @@ fn table() -> &'static RouteTable {
     TABLE.get_or_init(|| compile(CONFIG.as_bytes()).expect("the fuzz configuration"))
 }
 
-struct Headers<'a>(Vec<&'a str>, u64);
-
-impl Request for Headers<'_> {
-    fn header(&self, name: &str) -> Option<String> {
-        let slot = match name {
-            "knative-serving-tag" => 0,
-            "cookie" => 1,
-            "wid" => 2,
-            "x-user-id" => 3,
-            _ => return None,
-        };
-        self.0.get(slot).map(|v| (*v).to_owned())
-    }
-    fn now_ms(&self) -> u64 {
-        self.1
-    }
-}
+/// The headers the configuration reads, in the order the input's lines
+/// after the first give their values.
+const HEADERS: [&str; 4] = ["knative-serving-tag", "cookie", "wid", "x-user-id"];
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -68,10 +55,14 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut parts = text.split('\n');
     let authority = parts.next().unwrap_or_default();
-    let values: Vec<&str> = parts.collect();
     let now = 1_764_086_400_000 + (data.len() as u64 % 1_000) * 1_000;
     let mut rng = XorShiftRng::seed_from_u64(data.len() as u64);
-    let request = Headers(values, now);
+    let request = HEADERS
+        .iter()
+        .zip(parts)
+        .fold(PlainRequest::default().at(now), |r, (name, value)| {
+            r.with_header(name, value)
+        });
     let table = table();
     let (decision, work) = work::measure(|| table.route(authority, &request, &mut rng));
     let limit = resolve_work_limit(authority.len());

@@ -12,13 +12,8 @@
 //! Plain std HTTP/1.1 with keep-alive, a thread per connection: enough for a
 //! demo and for load tests through Envoy, which keeps few upstream connections.
 
-// The same rule as the filter's: a panic would take a revision's process
-// down mid-demo. Tests may.
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
-#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unreachable))]
+// The same rule as the filter's, by the workspace's lints: a panic would
+// take a revision's process down mid-demo.
 
 use std::env;
 use std::io::{self, BufRead, BufReader, Read, Write};

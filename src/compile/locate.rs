@@ -1,0 +1,229 @@
+//! Parsing, and where a refused document is wrong: serde stops at the first
+//! error and names neither the service nor the field, so a document that
+//! fails the typed parse is read again in parts to say which service and
+//! which field each error is in.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::config::{Document, ServiceSpec};
+use crate::error::{ConfigError, ConfigErrors, ErrorKind};
+
+/// Parses a configuration document. Errors name the service and the traffic
+/// target they are in where the document is valid JSON.
+pub fn parse(json: &[u8]) -> Result<Document, ConfigErrors> {
+    if json.iter().all(u8::is_ascii_whitespace) {
+        return Err(ConfigErrors::one(ConfigError::document(
+            "",
+            ErrorKind::Syntax,
+            "configuration is empty: expected a JSON object with a \"services\" list",
+        )));
+    }
+    // The typed parse is the fast path; only a failure pays for locating the
+    // error within the document.
+    serde_json::from_slice::<Document>(json).map_err(|error| locate(json, error))
+}
+
+/// The `services` list of a document, left unparsed; every other field is
+/// skipped. Reading parts as [`RawValue`]s instead of a `serde_json::Value`
+/// tree keeps a second instance of every `Deserialize` impl out of the module
+/// (37 KB of Wasm).
+#[derive(Deserialize)]
+struct DocumentParts<'a> {
+    #[serde(borrow, default)]
+    services: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ServiceParts<'a> {
+    #[serde(borrow, default)]
+    name: Option<&'a RawValue>,
+}
+
+/// The elements of a JSON array, unparsed; `None` if it is not an array.
+fn elements(raw: Option<&RawValue>) -> Option<Vec<&RawValue>> {
+    serde_json::from_slice(raw?.get().as_bytes()).ok()
+}
+
+/// A serde error's message without its position, and the byte offset in
+/// `text` that the position points at (the last byte serde read).
+fn split_position(text: &str, error: &serde_json::Error) -> (String, usize) {
+    let message = error.to_string();
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    let mut message = message
+        .strip_suffix(&suffix)
+        .map_or(message.clone(), str::to_owned);
+    // serde names the Rust type where a JSON object was expected.
+    if let Some(start) = message.find("expected struct ") {
+        message.truncate(start);
+        message.push_str("expected an object");
+    }
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(error.line().saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (message, (line_start + error.column()).saturating_sub(1))
+}
+
+/// What kind of mistake a serde message describes.
+fn kind_of(message: &str) -> ErrorKind {
+    if message.starts_with("unknown field") {
+        ErrorKind::UnknownField
+    } else if message.starts_with("missing field") {
+        ErrorKind::MissingField
+    } else if message.starts_with("duplicate field") {
+        ErrorKind::DuplicateField
+    } else {
+        ErrorKind::WrongType
+    }
+}
+
+/// Where `inner` starts within `outer`, if it is a part of it.
+fn offset_within(outer: &str, inner: &str) -> Option<usize> {
+    let offset = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    (offset + inner.len() <= outer.len()).then_some(offset)
+}
+
+/// Deep enough for every field of the document's schema; bounds the walk
+/// over a hostile, deeply nested document.
+const MAX_PATH_DEPTH: usize = 8;
+
+/// The path (`traffic[1].percent`) of the innermost value of the JSON `text`
+/// that holds byte `offset`: the field a serde error at that offset is about.
+/// Empty when the offset is in `text`'s own value (a missing or unknown field
+/// of an object is reported at the object).
+fn path_at(text: &str, offset: usize) -> String {
+    let mut path = String::new();
+    let mut value = text;
+    let mut offset = offset;
+    for _ in 0..MAX_PATH_DEPTH {
+        let children: Vec<(String, &RawValue)> = match value.as_bytes().first() {
+            Some(b'{') => serde_json::from_slice::<std::collections::BTreeMap<String, &RawValue>>(
+                value.as_bytes(),
+            )
+            .map(|fields| fields.into_iter().collect())
+            .unwrap_or_default(),
+            Some(b'[') => serde_json::from_slice::<Vec<&RawValue>>(value.as_bytes())
+                .map(|items| {
+                    items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, item)| (format!("[{i}]"), item))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let Some((key, child, start)) = children.into_iter().find_map(|(key, child)| {
+            let start = offset_within(value, child.get())?;
+            // serde reports a value of the wrong kind of container at the
+            // byte before it (it peeked at the bracket without reading it).
+            (start <= offset + 1 && offset < start + child.get().len())
+                .then_some((key, child, start))
+        }) else {
+            break;
+        };
+        if !(path.is_empty() || key.starts_with('[')) {
+            path.push('.');
+        }
+        path.push_str(&key);
+        let Some(inner) = offset.checked_sub(start) else {
+            break;
+        };
+        value = child.get();
+        offset = inner;
+    }
+    path
+}
+
+/// `path: message`, or the message alone for an empty path.
+fn at_path(path: &str, message: String) -> String {
+    if path.is_empty() {
+        message
+    } else {
+        format!("{path}: {message}")
+    }
+}
+
+/// Re-reads a document that failed the typed parse to say which service and
+/// which field each error is in.
+fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
+    let document = match serde_json::from_slice::<&RawValue>(json) {
+        Ok(document) => document,
+        Err(syntax) => {
+            return ConfigErrors::one(ConfigError::document(
+                "",
+                ErrorKind::Syntax,
+                format!("configuration is not valid JSON: {syntax}"),
+            ))
+        }
+    };
+    let text = document.get();
+    if !text.starts_with('{') {
+        return ConfigErrors::one(ConfigError::document(
+            "",
+            ErrorKind::Syntax,
+            format!(
+                "configuration must be a JSON object with a \"services\" list, got {}",
+                kind(text)
+            ),
+        ));
+    }
+    // Each service on its own, so that every bad service is reported.
+    let services = serde_json::from_slice::<DocumentParts>(text.as_bytes())
+        .ok()
+        .and_then(|parts| elements(parts.services));
+    let mut errors: Vec<ConfigError> = services
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(index, service)| {
+            let service = service.get();
+            let error = serde_json::from_slice::<ServiceSpec>(service.as_bytes()).err()?;
+            let (message, offset) = split_position(service, &error);
+            let name = serde_json::from_slice::<ServiceParts>(service.as_bytes())
+                .ok()
+                .and_then(|p| p.name)
+                .and_then(|n| serde_json::from_slice::<String>(n.get().as_bytes()).ok());
+            let path = path_at(service, offset);
+            Some(ConfigError::service(
+                index,
+                name.as_deref(),
+                &path,
+                kind_of(&message),
+                at_path(&path, message),
+            ))
+        })
+        .collect();
+    // An error outside the services (the typed parse stops at the first).
+    // `json` holds `text`, which the parse above borrowed from it.
+    let whole = std::str::from_utf8(json).unwrap_or(text);
+    let (message, offset) = split_position(whole, &error);
+    let path = offset_within(whole, text)
+        .and_then(|start| offset.checked_sub(start))
+        .map(|offset| path_at(text, offset))
+        .unwrap_or_default();
+    if errors.is_empty() || !path.starts_with("services") {
+        let kind = kind_of(&message);
+        let message = if path.is_empty() {
+            format!("configuration: {error}")
+        } else {
+            format!("{path}: {message}")
+        };
+        errors.insert(0, ConfigError::document(&path, kind, message));
+    }
+    ConfigErrors(errors)
+}
+
+/// What a JSON value is, from its first character.
+fn kind(json: &str) -> &'static str {
+    match json.bytes().next() {
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'"') => "a string",
+        Some(b'[') => "an array",
+        Some(b'{') => "an object",
+        _ => "a number",
+    }
+}

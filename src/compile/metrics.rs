@@ -1,0 +1,92 @@
+//! Which request counters a service can need, and their slots: one per
+//! revision and reason that can occur (a revision without a tag is never
+//! reached by a tag), plus `not-found` per service and the mirror's copies.
+
+use super::Checks;
+use crate::error::ErrorKind;
+use crate::ids::{CounterSlot, DestinationId};
+use crate::metrics::stat_safe;
+use crate::routing::{Reason, Service};
+
+/// Hands out counter slots in order, across the services of a document.
+#[derive(Default)]
+pub(super) struct SlotCounter(usize);
+
+impl SlotCounter {
+    fn take(&mut self) -> Option<CounterSlot> {
+        let slot = CounterSlot::new(self.0);
+        self.0 = self.0.saturating_add(1);
+        Some(slot)
+    }
+}
+
+/// Gives each (revision, reason) of `service` that can occur a counter slot.
+/// Two revisions whose names differ only where counter names cannot (they
+/// write every character but letters, digits, `-` and `_` as `_`) would
+/// count into one counter: that is refused.
+pub(super) fn assign_slots(service: &mut Service, slots: &mut SlotCounter, checks: &mut Checks) {
+    check_distinct_counter_names(service, checks);
+    let destinations = service.destinations.len();
+    let mut tagged = vec![false; destinations];
+    let mut ruled = vec![false; destinations];
+    let mut split = vec![false; destinations];
+    for tag in service.tags.iter() {
+        set(&mut tagged, tag.destination);
+    }
+    for rule in service.rules.iter() {
+        if let Some(tag) = service.tags.get(rule.tag.index()) {
+            set(&mut ruled, tag.destination);
+        }
+    }
+    let rollout_shares = service
+        .rollout
+        .iter()
+        .flat_map(|r| (0..).map_while(move |k| r.step_shares(k)).flatten());
+    for (destination, share) in service.split.shares().into_iter().chain(rollout_shares) {
+        if share > 0 {
+            set(&mut split, destination);
+        }
+    }
+    service.not_found_slot = slots.take();
+    if service.mirror.is_some() {
+        service.mirrored_slot = slots.take();
+    }
+    let sticky = service.sticky.is_some();
+    for (d, row) in service.metric_slots.iter_mut().enumerate() {
+        for (reason, slot) in Reason::ROUTED.iter().zip(row.iter_mut()) {
+            let possible = match reason {
+                Reason::TagHost | Reason::TagHeader => tagged.get(d).copied(),
+                Reason::Rule => ruled.get(d).copied(),
+                Reason::Sticky => split.get(d).map(|s| *s && sticky),
+                Reason::Draw => split.get(d).copied(),
+                Reason::NotFound => None,
+            };
+            if possible == Some(true) {
+                *slot = slots.take();
+            }
+        }
+    }
+}
+
+fn set(flags: &mut [bool], index: DestinationId) {
+    if let Some(flag) = flags.get_mut(index.index()) {
+        *flag = true;
+    }
+}
+
+fn check_distinct_counter_names(service: &Service, checks: &mut Checks) {
+    for (i, this) in service.destinations.iter().enumerate() {
+        let name = stat_safe(&this.revision);
+        let mut earlier = service.destinations.iter().take(i);
+        if let Some(earlier) = earlier.find(|d| stat_safe(&d.revision) == name) {
+            checks.fail(
+                "",
+                ErrorKind::Conflict,
+                format_args!(
+                    "revisions {:?} and {:?} would count into one counter (revision.{name}): counter names write every character but letters, digits, '-' and '_' as '_'; rename one, or set \"metrics\": false",
+                    earlier.revision, this.revision
+                ),
+            );
+        }
+    }
+}

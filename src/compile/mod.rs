@@ -1,0 +1,129 @@
+//! Configuration → [`RouteTable`]: parsing, Knative's validation rules, and
+//! the one-time work that keeps the per-request path to lookups and a draw.
+//!
+//! A configuration with any error is refused whole; every error names the
+//! service (index and name), the field and the rule. One concern per file:
+//!
+//! - [`locate`]: parsing, and where in a refused document each error is;
+//! - [`defaults`]: the document-wide settings and their defaults;
+//! - [`service`]: one service: its names, its `traffic` and its clusters,
+//!   then its features, each in a file of its own ([`rules`], [`sticky`],
+//!   [`rollout`], [`mirror`]);
+//! - [`hosts`]: the hosts each service claims, for the host table and for
+//!   the tool's list of public hosts alike;
+//! - [`metrics`]: which counters can occur, and their slots.
+
+mod defaults;
+mod hosts;
+mod locate;
+mod metrics;
+mod mirror;
+mod rollout;
+mod rules;
+mod service;
+mod sticky;
+
+use crate::config::Document;
+use crate::error::{ConfigError, ConfigErrors, ErrorKind};
+use crate::hosts::ServiceId;
+use crate::routing::{HeaderNames, RouteTable};
+
+pub use hosts::{custom_domain_tag_host, public_hosts, tag_label};
+pub use locate::parse;
+
+/// Parses and compiles a configuration document.
+pub fn compile(json: &[u8]) -> Result<RouteTable, ConfigErrors> {
+    compile_document(&parse(json)?)
+}
+
+/// Validates a parsed document and compiles it.
+pub fn compile_document(document: &Document) -> Result<RouteTable, ConfigErrors> {
+    let mut errors = Vec::new();
+    let defaults = defaults::Defaults::new(document, &mut errors);
+    let mut hosts = hosts::Registry::new(&document.services);
+    let mut slots = metrics::SlotCounter::default();
+    let mut services = Vec::with_capacity(document.services.len());
+    for (index, spec) in document.services.iter().enumerate() {
+        let mut checks = Checks::new(index, &spec.name, &mut errors);
+        if let Some(mut service) = service::compile(spec, &defaults, &mut checks) {
+            hosts.register(
+                ServiceId::new(index),
+                &service,
+                spec,
+                &defaults,
+                &mut checks,
+            );
+            if defaults.metrics {
+                metrics::assign_slots(&mut service, &mut slots, &mut checks);
+            }
+            services.push((index, service));
+        }
+    }
+    // Custom domains go in once every service's own hosts are known, so a
+    // clash is found whichever service comes first.
+    let mut hosts = hosts.build();
+    for (index, service) in &services {
+        if let Some(spec) = document.services.get(*index) {
+            let mut checks = Checks::new(*index, &spec.name, &mut errors);
+            hosts.register_custom_domains(ServiceId::new(*index), service, spec, &mut checks);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    Ok(RouteTable {
+        headers: HeaderNames {
+            cluster: defaults.cluster_header.into(),
+            mirror: defaults.mirror_header.into(),
+            route_response: defaults.route_response_header.map(Into::into),
+        },
+        hosts: hosts.into_table(),
+        services: services.into_iter().map(|(_, s)| s).collect(),
+    })
+}
+
+/// Collects one service's errors; `ok` stays true while there are none.
+pub(crate) struct Checks<'e> {
+    index: usize,
+    name: &'e str,
+    errors: &'e mut Vec<ConfigError>,
+    ok: bool,
+}
+
+impl<'e> Checks<'e> {
+    fn new(index: usize, name: &'e str, errors: &'e mut Vec<ConfigError>) -> Checks<'e> {
+        Checks {
+            index,
+            name,
+            errors,
+            ok: true,
+        }
+    }
+
+    /// Reports `{path}: {detail}`.
+    fn fail(&mut self, path: &str, kind: ErrorKind, detail: impl std::fmt::Display) {
+        let message = if path.is_empty() {
+            detail.to_string()
+        } else {
+            format!("{path}: {detail}")
+        };
+        self.fail_worded(path, kind, message);
+    }
+
+    /// Reports a message that names its field in its own words
+    /// (`traffic percents sum to 90, want 100`).
+    fn fail_worded(&mut self, path: &str, kind: ErrorKind, message: String) {
+        self.ok = false;
+        self.errors.push(ConfigError::service(
+            self.index,
+            Some(self.name),
+            path,
+            kind,
+            message,
+        ));
+    }
+
+    fn ok(&self) -> bool {
+        self.ok
+    }
+}

@@ -1,0 +1,388 @@
+//! One service: its names, its `traffic` block (Knative's validation rules,
+//! serving `pkg/apis/serving/v1/route_validation.go`), its clusters, and the
+//! order in which its features are compiled.
+
+use std::sync::Arc;
+
+use super::defaults::Defaults;
+use super::{mirror, rollout, rules, sticky, Checks};
+use crate::config::{Percent, ServiceSpec, TrafficTarget};
+use crate::error::ErrorKind;
+use crate::names::{
+    is_cluster_name, is_dns1035_label, is_dns1123_label, is_dns_name, is_revision_name, DNS1035,
+    DNS1123, MAX_LABEL,
+};
+use crate::request::{HeaderSlot, Source, COOKIE};
+use crate::routing::{Destination, Reason, Service, Tag};
+use crate::split::{DestinationId, Split, BUCKETS_PER_PERCENT};
+
+/// Validates one service and builds its routing state. Returns `None` if it
+/// has errors (all reported).
+pub(super) fn compile(
+    spec: &ServiceSpec,
+    defaults: &Defaults,
+    checks: &mut Checks,
+) -> Option<Service> {
+    if !is_dns1035_label(&spec.name) {
+        checks.fail(
+            "name",
+            ErrorKind::InvalidValue,
+            format_args!("{:?} is not {DNS1035}", spec.name),
+        );
+    }
+    if !is_dns1123_label(&spec.namespace) {
+        checks.fail(
+            "namespace",
+            ErrorKind::InvalidValue,
+            format_args!("{:?} is not {DNS1123}", spec.namespace),
+        );
+    }
+    if let Some(domain) = &spec.domain {
+        if !is_dns_name(domain) {
+            checks.fail(
+                "domain",
+                ErrorKind::InvalidValue,
+                format_args!("{domain:?} is not a lower-case DNS name"),
+            );
+        }
+    }
+    let latest_ready = spec
+        .latest_ready_revision_name
+        .as_deref()
+        .filter(|r| !r.is_empty());
+    if let Some(latest) = latest_ready {
+        if !is_revision_name(latest) {
+            checks.fail(
+                "latestReadyRevisionName",
+                ErrorKind::InvalidValue,
+                format_args!("{latest:?} is not a revision name"),
+            );
+        }
+    }
+
+    let traffic = compile_traffic(spec, latest_ready, checks);
+    let mut revisions = Revisions(traffic.revisions);
+    let rollout_target = spec.rollout.as_ref().and_then(|rollout| {
+        rollout::target_revision(rollout, latest_ready, &traffic.percents, &revisions, checks)
+    });
+    let rollout_destination = rollout_target.map(|revision| revisions.position_or_push(revision));
+    let mirror = spec
+        .mirror
+        .as_ref()
+        .and_then(|m| mirror::compile(m, &traffic.tags, &mut revisions, checks));
+    let destinations = compile_destinations(spec, defaults, &revisions.0, checks);
+    let mut tags: Vec<Tag> = traffic
+        .tags
+        .into_iter()
+        .map(|(name, destination)| Tag {
+            name: name.into(),
+            destination,
+        })
+        .collect();
+    tags.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut header_names = HeaderSlots::default();
+    let rules = rules::compile(&spec.rules, &tags, &mut header_names, checks);
+    let sticky = spec
+        .sticky
+        .as_ref()
+        .and_then(|s| sticky::compile(s, spec, &mut header_names, checks));
+    let split = Split::new(
+        traffic
+            .percents
+            .iter()
+            .map(|&(d, p)| (d, p * BUCKETS_PER_PERCENT)),
+    )
+    .ok();
+    let rollout = match (&spec.rollout, rollout_destination, &split) {
+        (Some(rollout), Some(target), Some(split)) => {
+            // The split's own layout (merged, no 0% shares) in percent: the
+            // rollout drains it from its end.
+            let base: Vec<(DestinationId, u32)> = split
+                .shares()
+                .into_iter()
+                .map(|(d, buckets)| (d, buckets / BUCKETS_PER_PERCENT))
+                .collect();
+            rollout::compile(rollout, &base, target, checks)
+        }
+        _ => None,
+    };
+    if !checks.ok() {
+        return None;
+    }
+    let route_values = match defaults.route_response_header {
+        Some(_) => destinations
+            .iter()
+            .map(|d| {
+                Reason::ROUTED.map(|reason| -> Arc<str> {
+                    format!("revision={}; reason={}", d.revision, reason.as_str()).into()
+                })
+            })
+            .collect(),
+        None => Box::default(),
+    };
+    Some(Service {
+        route_values,
+        name: spec.name.as_str().into(),
+        namespace: spec.namespace.as_str().into(),
+        metric_slots: vec![[None; Reason::ROUTED.len()]; destinations.len()].into(),
+        not_found_slot: None,
+        destinations: destinations.into(),
+        tags: tags.into(),
+        split: split?,
+        rollout,
+        rules: rules.into(),
+        sticky,
+        header_names: header_names.0.into(),
+        mirror,
+        mirrored_slot: None,
+    })
+}
+
+/// A service's distinct revisions, in order of first appearance: the
+/// destinations its splits, tags, rollout and mirror point at.
+pub(super) struct Revisions<'s>(Vec<&'s str>);
+
+impl<'s> Revisions<'s> {
+    /// The destination of `revision`, added last if it is new.
+    pub(super) fn position_or_push(&mut self, revision: &'s str) -> DestinationId {
+        let index = match self.0.iter().position(|r| *r == revision) {
+            Some(index) => index,
+            None => {
+                self.0.push(revision);
+                self.0.len() - 1
+            }
+        };
+        DestinationId::new(index)
+    }
+
+    /// The destination of `revision`, if it is one.
+    pub(super) fn position(&self, revision: &str) -> Option<DestinationId> {
+        self.0
+            .iter()
+            .position(|r| *r == revision)
+            .map(DestinationId::new)
+    }
+}
+
+/// A service's `traffic` block, resolved.
+struct Traffic<'s> {
+    /// Distinct revisions, in order of first appearance.
+    revisions: Vec<&'s str>,
+    /// `(destination, percent)` per target with a revision, in order.
+    percents: Vec<(DestinationId, u32)>,
+    /// `(tag, destination)`, in order.
+    tags: Vec<(&'s str, DestinationId)>,
+}
+
+fn compile_traffic<'s>(
+    spec: &'s ServiceSpec,
+    latest_ready: Option<&'s str>,
+    checks: &mut Checks,
+) -> Traffic<'s> {
+    // Knative's default: no traffic block means everything to the latest.
+    const LATEST: &[TrafficTarget] = &[TrafficTarget {
+        tag: None,
+        revision_name: None,
+        latest_revision: Some(true),
+        percent: Percent::HUNDRED,
+        url: None,
+    }];
+    let targets: &[TrafficTarget] = if spec.traffic.is_empty() {
+        LATEST
+    } else {
+        &spec.traffic
+    };
+    let mut revisions = Revisions(Vec::new());
+    let mut percents = Vec::with_capacity(targets.len());
+    let mut tags = Vec::new();
+    let mut first_use: Vec<(&str, usize)> = Vec::new();
+    let mut sum: u32 = 0;
+    for (j, target) in targets.iter().enumerate() {
+        let at = format!("traffic[{j}]");
+        let named = target.revision_name.as_deref().filter(|r| !r.is_empty());
+        let latest = target.latest_revision.unwrap_or(named.is_none());
+        let revision = match (latest, named) {
+            (true, Some(name)) => {
+                checks.fail(
+                    &at,
+                    ErrorKind::Conflict,
+                    format_args!(
+                        "latestRevision: true and revisionName {name:?} exclude each other; set one"
+                    ),
+                );
+                None
+            }
+            (false, None) => {
+                checks.fail(
+                    &at,
+                    ErrorKind::MissingField,
+                    "latestRevision: false needs a revisionName",
+                );
+                None
+            }
+            (true, None) => {
+                if latest_ready.is_none() {
+                    if spec.traffic.is_empty() {
+                        checks.fail(
+                            "traffic",
+                            ErrorKind::UnknownReference,
+                            "none given, which sends 100% to the latest revision, but latestReadyRevisionName is not set",
+                        );
+                    } else {
+                        checks.fail(
+                            &at,
+                            ErrorKind::UnknownReference,
+                            "follows the latest revision, but latestReadyRevisionName is not set",
+                        );
+                    }
+                }
+                latest_ready
+            }
+            (false, Some(name)) => {
+                if !is_revision_name(name) {
+                    checks.fail(
+                        &at,
+                        ErrorKind::InvalidValue,
+                        format_args!("revisionName {name:?} is not a revision name"),
+                    );
+                }
+                Some(name)
+            }
+        };
+        let percent = target.percent.map_or(0, |p| u32::from(p.get()));
+        sum += percent;
+        let destination = revision.map(|r| revisions.position_or_push(r));
+        if let Some(destination) = destination {
+            percents.push((destination, percent));
+        }
+        // Knative's validation skips an empty tag: the target is untagged.
+        if let Some(tag) = target.tag.as_deref().filter(|t| !t.is_empty()) {
+            if !is_dns1035_label(tag) {
+                checks.fail(
+                    &at,
+                    ErrorKind::InvalidValue,
+                    format_args!("tag {tag:?} is not {DNS1035}"),
+                );
+            } else if let Some((_, first)) = first_use.iter().find(|(t, _)| *t == tag) {
+                checks.fail(
+                    &at,
+                    ErrorKind::Conflict,
+                    format_args!("tag {tag:?} is already used by traffic[{first}]"),
+                );
+            } else if tag.len() + 1 + spec.name.len() > MAX_LABEL {
+                checks.fail(
+                    &at,
+                    ErrorKind::InvalidValue,
+                    format_args!(
+                        "tag {tag:?} makes the host label \"{tag}-{}\" longer than a DNS label's 63 characters",
+                        spec.name
+                    ),
+                );
+            } else {
+                first_use.push((tag, j));
+                if let Some(destination) = destination {
+                    tags.push((tag, destination));
+                }
+            }
+        }
+    }
+    if sum != 100 {
+        checks.fail_worded(
+            "traffic",
+            ErrorKind::InvalidValue,
+            format!("traffic percents sum to {sum}, want 100"),
+        );
+    }
+    Traffic {
+        revisions: revisions.0,
+        percents,
+        tags,
+    }
+}
+
+fn compile_destinations(
+    spec: &ServiceSpec,
+    defaults: &Defaults,
+    revisions: &[&str],
+    checks: &mut Checks,
+) -> Vec<Destination> {
+    for revision in spec.clusters.keys() {
+        if !revisions.contains(&revision.as_str()) {
+            checks.fail(
+                "clusters",
+                ErrorKind::UnknownReference,
+                format_args!("revision {revision:?} is not in this service's traffic"),
+            );
+        }
+    }
+    let destinations: Vec<Destination> = revisions
+        .iter()
+        .map(|&revision| Destination {
+            revision: revision.into(),
+            cluster: match spec.clusters.get(revision) {
+                Some(cluster) => cluster.as_str().into(),
+                None => defaults
+                    .cluster_name(revision, &spec.name, &spec.namespace)
+                    .into(),
+            },
+        })
+        .collect();
+    for destination in &destinations {
+        if !is_cluster_name(&destination.cluster) {
+            checks.fail(
+                "clusters",
+                ErrorKind::InvalidValue,
+                format_args!(
+                    "cluster {:?} of revision {:?} is not a cluster name (printable ASCII, no spaces)",
+                    destination.cluster, destination.revision
+                ),
+            );
+        }
+    }
+    destinations
+}
+
+/// The headers a service's rules and stickiness read, each given one slot.
+#[derive(Default)]
+pub(super) struct HeaderSlots(Vec<Box<str>>);
+
+/// The header Envoy keeps the Host in (HTTP/1.1's `Host`, HTTP/2's
+/// `:authority`); a `host` lookup reaches it too.
+const HOST: &str = "host";
+
+impl HeaderSlots {
+    /// Where a header named in the configuration (any case) is read from.
+    /// `host` is the host the request was matched by, already read and
+    /// normalised: lower case, without port or trailing dot, as a service's
+    /// own hosts match.
+    pub(super) fn header(&mut self, name: &str) -> Source {
+        let name = name.to_ascii_lowercase();
+        if name == HOST {
+            Source::Host
+        } else {
+            Source::Header {
+                slot: self.slot(&name),
+            }
+        }
+    }
+
+    /// Where cookie `name` is read from: the `Cookie` headers.
+    pub(super) fn cookie(&mut self, name: &str) -> Source {
+        Source::Cookie {
+            slot: self.slot(COOKIE),
+            name: name.into(),
+        }
+    }
+
+    /// The slot of header `name` (lower case), added if it is new.
+    fn slot(&mut self, name: &str) -> HeaderSlot {
+        let index = match self.0.iter().position(|n| &**n == name) {
+            Some(i) => i,
+            None => {
+                self.0.push(name.into());
+                self.0.len() - 1
+            }
+        };
+        HeaderSlot::new(index)
+    }
+}
