@@ -1,25 +1,24 @@
-//! The README's "Command-line tool" sessions are real: every `$ …` line of
-//! its text blocks is run with `sh` (the built `knative-traffic` first on
-//! PATH, in a directory holding the documents the session names), and what it
-//! prints must be the lines that follow it.
+//! The sessions of `docs/cli.md` are real: every `$ …` line of the page's
+//! text blocks is run with `sh` (the built `knative-traffic` first on PATH, in
+//! a directory holding the documents the session names), and what it prints
+//! must be the lines that follow it.
+
+// Tests report by panicking.
+#![allow(clippy::restriction)]
 
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-/// The text blocks of the README's "Command-line tool" section.
+/// The text blocks of `docs/cli.md`.
 fn sessions() -> Vec<Vec<String>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the repository");
-    let readme = fs::read_to_string(root.join("README.md")).expect("README.md");
-    let section = readme
-        .split("\n## ")
-        .find(|s| s.starts_with("Command-line tool\n"))
-        .expect("a Command-line tool section");
+    let page = fs::read_to_string(root.join("docs/cli.md")).expect("docs/cli.md");
     let mut blocks = Vec::new();
     let mut current: Option<Vec<String>> = None;
-    for line in section.lines() {
+    for line in page.lines() {
         match (&mut current, line) {
             (None, "```text") => current = Some(Vec::new()),
             (Some(_), "```") => blocks.extend(current.take()),
@@ -31,8 +30,11 @@ fn sessions() -> Vec<Vec<String>> {
 }
 
 #[test]
-fn the_readme_sessions_print_what_the_readme_shows() {
-    let dir = std::env::temp_dir().join(format!("knative-traffic-readme-{}", std::process::id()));
+fn the_docs_sessions_print_what_the_docs_show() {
+    let dir = std::env::temp_dir().join(format!(
+        "knative-traffic-docs-sessions-{}",
+        std::process::id()
+    ));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
@@ -56,7 +58,9 @@ fn the_readme_sessions_print_what_the_readme_shows() {
         let mut lines = block.iter().peekable();
         while let Some(line) = lines.next() {
             let command = line.strip_prefix("$ ").unwrap_or_else(|| {
-                panic!("a README session line that is neither a command nor its output: {line:?}")
+                panic!(
+                    "a docs/cli.md session line that is neither a command nor its output: {line:?}"
+                )
             });
             let mut shown = Vec::new();
             while let Some(output) = lines.next_if(|l| !l.starts_with("$ ")) {
@@ -77,11 +81,11 @@ fn the_readme_sessions_print_what_the_readme_shows() {
             assert_eq!(
                 printed.lines().collect::<Vec<_>>(),
                 shown,
-                "README command: {command}"
+                "docs/cli.md command: {command}"
             );
             commands += 1;
         }
     }
-    assert!(commands >= 8, "only {commands} commands ran");
+    assert!(commands >= 15, "only {commands} commands ran");
     let _ = fs::remove_dir_all(&dir);
 }
