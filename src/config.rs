@@ -52,7 +52,32 @@ pub struct Document {
     /// Per-revision request counters in Envoy's stats (on by default).
     #[serde(default)]
     pub metrics: Option<bool>,
+    /// Knative's config-network `domain-template`: a service's host from
+    /// `{{.Name}}`, `{{.Namespace}}` and `{{.Domain}}`.
+    #[serde(default)]
+    pub domain_template: Option<String>,
+    /// Knative's config-network `tag-template`: a tag's name in hosts from
+    /// `{{.Tag}}` and `{{.Name}}`.
+    #[serde(default)]
+    pub tag_template: Option<String>,
+    /// Knative's config-features `tag-header-based-routing`: whether
+    /// `Knative-Serving-Tag` picks a tag on a service's host (on unless
+    /// `false`; Knative ships it disabled).
+    #[serde(default)]
+    pub tag_header_based_routing: Option<bool>,
     pub services: Vec<ServiceSpec>,
+}
+
+/// Who may reach a service or a tag: Knative's
+/// `networking.knative.dev/visibility` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Visibility {
+    /// Its external host and its cluster-local hosts (Knative's default).
+    Public,
+    /// Only its cluster-local hosts: `{name}.{namespace}`, `.svc` and
+    /// `.svc.{clusterDomain}`.
+    ClusterLocal,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,6 +87,10 @@ pub struct ServiceSpec {
     pub namespace: String,
     #[serde(default)]
     pub domain: Option<String>,
+    /// `cluster-local` keeps the service, and all its tags, off external
+    /// hosts.
+    #[serde(default)]
+    pub visibility: Option<Visibility>,
     /// What `latestRevision: true` targets resolve to (Knative's
     /// `status.latestReadyRevisionName`).
     #[serde(default)]
@@ -145,22 +174,33 @@ pub struct StickySpec {
     pub max_age: Option<u64>,
 }
 
-/// A timed rollout to one revision, Knative's `rollout-duration` done in the
-/// proxy: 1% at `start`, then equal moves (the last may be smaller), all of it
-/// at `start + duration`.
+/// A timed rollout, Knative's `rollout-duration` done in the proxy: the
+/// share of the targets that follow the latest revision moves from
+/// `fromRevisionName` to `latestReadyRevisionName`, 1% at `start` and the
+/// rest in Knative's steps.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RolloutSpec {
-    /// The revision to roll to; the service's latest ready revision if absent.
+    /// The revision the latest-following targets followed before (Knative's
+    /// previous latest ready revision): the filter keeps no history.
+    #[serde(default)]
+    pub from_revision_name: Option<String>,
+    /// No longer read: a rollout rolls to `latestReadyRevisionName`. Kept so
+    /// that a configuration that names it is told what to write instead.
     #[serde(default)]
     pub revision_name: Option<String>,
     /// RFC 3339 instant, e.g. `2026-11-25T16:00:00Z`.
     pub start: String,
-    /// Go-style duration, e.g. `10m`, `1h30m`, `380s`.
+    /// Go duration in whole seconds, as Knative's annotation takes it, e.g.
+    /// `10m`, `1h30m`, `1.5m`; `0s` means no rollout.
     pub duration: String,
-    /// Knative's number of steps after the first 1% (1 to 99), which sets
-    /// the step size, `round(99 / steps)`; the moves made are
-    /// `ceil(99 / size)`.
+    /// Knative's minimum step, which its controller measures as the time the
+    /// first 1% took to become ready: a Go duration of whole seconds, 1s
+    /// (Knative's least) unless given.
+    #[serde(default)]
+    pub min_step: Option<String>,
+    /// Instead of Knative's timing, this many equal steps after the first 1%
+    /// (1 to 99), ending exactly at `start + duration`.
     #[serde(default)]
     pub steps: Option<u32>,
 }
@@ -180,6 +220,10 @@ pub struct TrafficTarget {
     /// status block can be pasted, and ignored (hosts are derived, not read).
     #[serde(default)]
     pub url: Option<String>,
+    /// A tag's visibility: `cluster-local` keeps its hosts off external
+    /// names (Knative's label on the tag's placeholder Service).
+    #[serde(default)]
+    pub visibility: Option<Visibility>,
 }
 
 /// A traffic share: an integer from 0 to 100, as Knative's API defines it.

@@ -1,15 +1,22 @@
 //! Which service, and which of its tags, a request's Host names.
 //!
-//! Knative gives every service the hosts `{name}.{zone}` and every tag the
-//! hosts `{tag}-{name}.{zone}`, where the zones of a namespace are the external
-//! `{namespace}.{domain}` and the cluster-local `{namespace}`,
-//! `{namespace}.svc` and `{namespace}.svc.{clusterDomain}`. So a host splits
-//! into its first label and a zone, and the table is two small hash maps: zone
-//! → namespace, then label → service or tag within that namespace. Keeping the
-//! labels per namespace instead of every full host name stores one entry per
-//! service and tag rather than one per host form.
+//! Knative gives every service a cluster-local host in each of its
+//! namespace's zones, `{namespace}`, `{namespace}.svc` and
+//! `{namespace}.svc.{clusterDomain}`, under the name `{name}` (and every tag
+//! under its label, `{tag}-{name}` by the default tag template), and an
+//! external host by its domain template, `{name}.{namespace}.{domain}` by
+//! default. Most templates put the name first, as a label of its own, so
+//! such a host splits into its first label and a zone, and the table is two
+//! small hash maps: zone → namespace, then label → service or tag within
+//! that namespace. Keeping the labels per namespace instead of every full
+//! host name stores one entry per service and tag rather than one per host
+//! form. Hosts of other templates, and custom domains, are kept whole.
+//!
+//! A filter instance serves one [`Side`] of Knative's two gateways (or
+//! both): the table holds only the zones and hosts of that side.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use crate::fasthash::BuildHostHasher;
 use crate::names::MAX_LABEL;
@@ -20,17 +27,71 @@ type HashMap<K, V> = std::collections::HashMap<K, V, BuildHostHasher>;
 
 pub use crate::ids::{ServiceId, TagId};
 
+/// Which of Knative's gateways a filter instance stands in for: the public
+/// one serves services' external hosts and custom domains, the cluster-local
+/// one their cluster-local hosts (net-istio's knative-ingress-gateway and
+/// knative-local-gateway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Side {
+    /// External hosts and custom domains only: what an edge proxy must
+    /// serve, and the default.
+    #[default]
+    Public,
+    /// Cluster-local hosts only.
+    ClusterLocal,
+    /// Both, as one proxy serving inside and outside the cluster.
+    Both,
+}
+
+impl Side {
+    /// The side a filter instance's name asks for (a Wasm plugin's root id,
+    /// or a dynamic module's filter name): a name ending in `.cluster-local`
+    /// or `.both` serves that side, any other name (`knative-traffic`,
+    /// `knative-traffic.public`) the public one.
+    pub fn from_instance_name(name: &str) -> Side {
+        match name.rsplit_once('.').map(|(_, side)| side) {
+            Some("cluster-local") => Side::ClusterLocal,
+            Some("both") => Side::Both,
+            _ => Side::Public,
+        }
+    }
+
+    pub fn serves_public(self) -> bool {
+        matches!(self, Side::Public | Side::Both)
+    }
+
+    pub fn serves_cluster_local(self) -> bool {
+        matches!(self, Side::ClusterLocal | Side::Both)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Public => "public",
+            Side::ClusterLocal => "cluster-local",
+            Side::Both => "both",
+        }
+    }
+}
+
 /// What a host names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HostMatch {
+pub enum HostMatch<'t> {
     /// Not a host of any configured service.
     Unknown,
     /// A service's own host.
     Service(ServiceId),
     /// A tag's host.
     Tag(ServiceId, TagId),
-    /// Shaped like `{tag}-{name}.{zone}` for a configured service, but no
-    /// such tag exists.
+    /// A custom domain, or a custom domain's tag host: Knative's
+    /// DomainMapping, whose requests carry the mapped host. `host` is the
+    /// domain as configured, `None` for a wildcard's (the request's own).
+    Mapped {
+        service: ServiceId,
+        tag: Option<TagId>,
+        host: Option<&'t str>,
+    },
+    /// Shaped like a tag host (`{tag}-{name}.{zone}` by the default tag
+    /// template) of a configured service, but no such tag exists.
     NoSuchTag(ServiceId),
 }
 
@@ -43,9 +104,9 @@ enum Label {
 #[derive(Debug, Clone, Copy)]
 struct Zone {
     namespace: u32,
-    /// `Some(d)` for an external zone `{namespace}.{domain}`: only services of
-    /// that domain are reached there. `None` for a cluster-local zone, which
-    /// reaches every service of the namespace.
+    /// `Some(d)` for an external zone: only public services of domain `d`
+    /// are reached there. `None` for a cluster-local zone, which reaches
+    /// every service of the namespace.
     domain: Option<u32>,
 }
 
@@ -53,46 +114,102 @@ struct Zone {
 struct LabelEntry {
     label: Label,
     domain: u32,
+    /// Whether the service or tag has external hosts (its visibility).
+    public: bool,
 }
 
-/// The compiled host table. Built once per configuration by
-/// [`HostTableBuilder`], then given the services' custom domains.
+/// A host kept whole.
+#[derive(Debug, Clone, Copy)]
+struct Whole {
+    label: Label,
+    /// A custom domain (a DomainMapping), not a generated host.
+    mapped: bool,
+}
+
+/// Where the tag and the service's name sit in a tag's host label, for
+/// telling a tag host whose tag does not exist: the tag template's text
+/// around them (`{{.Tag}}-{{.Name}}`: no prefix, `-` between, no suffix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagShape {
+    pub prefix: Box<str>,
+    pub between: Box<str>,
+    pub suffix: Box<str>,
+    /// The tag comes before the name.
+    pub tag_first: bool,
+}
+
+impl TagShape {
+    /// Knative's default tag template, `{{.Tag}}-{{.Name}}`.
+    pub fn knative_default() -> TagShape {
+        TagShape {
+            prefix: "".into(),
+            between: "-".into(),
+            suffix: "".into(),
+            tag_first: true,
+        }
+    }
+}
+
+/// The compiled host table, for one [`Side`]. Built once per configuration
+/// by [`HostTableBuilder`].
 #[derive(Debug, Default)]
 pub struct HostTable {
     zones: HashMap<Box<str>, Zone>,
     namespaces: Vec<HashMap<Box<str>, LabelEntry>>,
-    /// Custom domains: exact hosts.
-    custom: HashMap<Box<str>, Label>,
+    /// Hosts kept whole: custom domains, and the external hosts of domain
+    /// templates that do not put the name first.
+    whole: HashMap<Box<str>, Whole>,
     /// Custom domains `*.{suffix}`, by suffix: the host minus its first label.
     wildcards: HashMap<Box<str>, ServiceId>,
+    tag_shape: Option<TagShape>,
 }
 
 impl HostTable {
     /// Resolves an already [`normalize`]d host: four hash lookups of the
     /// host or a part of it, and for a host in a known zone that matched
-    /// nothing, up to 64 more of the first label's suffixes (the shape of a
+    /// nothing, up to 64 more of the first label's parts (the shape of a
     /// tag host whose tag does not exist); `resolve_work_limit` states the
     /// bound the tests hold it to. Exact hosts win over wildcards: a service's
     /// own hosts, then custom domains, then `*.` custom domains, then that
     /// tag-host shape.
-    pub fn resolve(&self, host: &str) -> HostMatch {
+    pub fn resolve(&self, host: &str) -> HostMatch<'_> {
         let (first, rest) = host.split_once('.').unwrap_or((host, ""));
         let zone = self.zone(rest);
         if let Some(label) = zone.and_then(|(zone, labels)| zone.label(labels, first)) {
             return label.into();
         }
-        if !self.custom.is_empty() {
-            if let Some(label) = self.custom.get(host) {
-                return (*label).into();
+        if !self.whole.is_empty() {
+            if let Some((key, whole)) = self.whole.get_key_value(host) {
+                return match (whole.mapped, whole.label) {
+                    (false, label) => label.into(),
+                    (true, Label::Service(service)) => HostMatch::Mapped {
+                        service,
+                        tag: None,
+                        host: Some(key),
+                    },
+                    (true, Label::Tag(service, tag)) => HostMatch::Mapped {
+                        service,
+                        tag: Some(tag),
+                        host: Some(key),
+                    },
+                };
             }
         }
         if !self.wildcards.is_empty() && !rest.is_empty() {
             if let Some(&service) = self.wildcards.get(rest) {
-                return HostMatch::Service(service);
+                return HostMatch::Mapped {
+                    service,
+                    tag: None,
+                    host: None,
+                };
             }
         }
-        zone.and_then(|(zone, labels)| zone.missing_tag(labels, first))
-            .unwrap_or(HostMatch::Unknown)
+        match (zone, &self.tag_shape) {
+            (Some((zone, labels)), Some(shape)) => zone
+                .missing_tag(labels, shape, first)
+                .unwrap_or(HostMatch::Unknown),
+            _ => HostMatch::Unknown,
+        }
     }
 
     /// The zone `rest` names and its namespace's labels.
@@ -101,33 +218,213 @@ impl HostTable {
         let labels = self.namespaces.get(zone.namespace as usize)?;
         Some((zone, labels))
     }
+}
 
-    /// Serves `host` (an exact custom domain) as `service`, or as one of its
-    /// tags. Refuses a host another service, or this one, already has.
-    pub fn add_custom(
+impl Zone {
+    /// The service or tag `first` names in this zone.
+    fn label(&self, labels: &HashMap<Box<str>, LabelEntry>, first: &str) -> Option<Label> {
+        labels
+            .get(first)
+            .filter(|e| self.admits(e))
+            .map(|e| e.label)
+    }
+
+    /// A tag-host label of `shape` for a service `name` of this zone, with a
+    /// tag it does not have. Service names and tags contain dashes, so every
+    /// split is tried. A service name is a DNS label of at most 63 bytes, so
+    /// only the splits that leave at most 63 are looked up: each lookup
+    /// hashes the name, and trying every split of a long label (a 60 KB
+    /// Host of dashes) would cost time quadratic in its length.
+    fn missing_tag(
+        &self,
+        labels: &HashMap<Box<str>, LabelEntry>,
+        shape: &TagShape,
+        first: &str,
+    ) -> Option<HostMatch<'static>> {
+        let inner = first
+            .strip_prefix(&*shape.prefix)?
+            .strip_suffix(&*shape.suffix)?;
+        let sep = shape.between.len();
+        let names: Box<dyn Iterator<Item = &str>> = if shape.tag_first {
+            // `{tag}{between}{name}`: only the last 64 + |between| bytes can
+            // hold the separator before a name.
+            let tail_start = (inner.len().saturating_sub(MAX_LABEL + sep)..inner.len())
+                .find(|&i| inner.is_char_boundary(i))?;
+            Box::new(
+                inner
+                    .get(tail_start..)?
+                    .match_indices(&*shape.between)
+                    .map(move |(i, _)| tail_start + i)
+                    .filter(|&i| i > 0)
+                    .filter_map(move |i| inner.get(i + sep..)),
+            )
+        } else {
+            // `{name}{between}{tag}`: the separator after a name is within
+            // the first 64 + |between| bytes.
+            let head_end = (0..=inner.len().min(MAX_LABEL + sep))
+                .rev()
+                .find(|&i| inner.is_char_boundary(i))?;
+            Box::new(
+                inner
+                    .get(..head_end)?
+                    .match_indices(&*shape.between)
+                    .map(|(i, _)| i)
+                    .filter(move |&i| i + sep < inner.len())
+                    .filter_map(move |i| inner.get(..i)),
+            )
+        };
+        names
+            .filter(|name| !shape.between.is_empty() && !name.is_empty())
+            .filter_map(|name| labels.get(name))
+            .find_map(|entry| match entry.label {
+                Label::Service(s) if self.admits(entry) => Some(HostMatch::NoSuchTag(s)),
+                _ => None,
+            })
+    }
+
+    fn admits(&self, entry: &LabelEntry) -> bool {
+        match self.domain {
+            None => true,
+            Some(d) => entry.public && d == entry.domain,
+        }
+    }
+}
+
+impl<'t> From<Label> for HostMatch<'t> {
+    fn from(label: Label) -> HostMatch<'t> {
+        match label {
+            Label::Service(s) => HostMatch::Service(s),
+            Label::Tag(s, t) => HostMatch::Tag(s, t),
+        }
+    }
+}
+
+/// Collects the hosts of every service and refuses two claims on one host,
+/// whatever side the table is then built for.
+#[derive(Debug, Default)]
+pub struct HostTableBuilder {
+    /// Labels per namespace name; numbered when the table is built.
+    labels: HashMap<String, HashMap<Box<str>, LabelEntry>>,
+    /// Zone → (namespace name, domain of an external zone).
+    zones: HashMap<Box<str>, (String, Option<u32>)>,
+    domain_ids: HashMap<String, u32>,
+    /// Namespaces whose cluster-local zones are registered.
+    local_zones: HashSet<String>,
+    whole: HashMap<Box<str>, Whole>,
+    wildcards: HashMap<Box<str>, ServiceId>,
+    tag_shape: Option<TagShape>,
+}
+
+/// Who already holds a host, when a second service claims it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostClash {
+    pub host: String,
+    pub holder: ServiceId,
+}
+
+/// A label to serve in a namespace's zones.
+#[derive(Debug, Clone, Copy)]
+pub struct Zoned<'a> {
+    pub namespace: &'a str,
+    /// The external zone of the label's host (`{namespace}.{domain}` by the
+    /// default domain template), if the template puts the name first and
+    /// the label is public.
+    pub external_zone: Option<&'a str>,
+    /// The service's domain.
+    pub domain: &'a str,
+    pub cluster_domain: &'a str,
+    /// The service's name, or a tag's label.
+    pub label: &'a str,
+    pub public: bool,
+}
+
+impl HostTableBuilder {
+    /// Tells unknown tags' hosts of this shape (none: they pass through).
+    pub fn set_tag_shape(&mut self, shape: Option<TagShape>) {
+        self.tag_shape = shape;
+    }
+
+    /// Registers a label (a service name, or a tag's label) in its
+    /// namespace's cluster-local zones and its external zone.
+    pub fn add(
+        &mut self,
+        zoned: Zoned<'_>,
+        service: ServiceId,
+        tag: Option<TagId>,
+    ) -> Result<(), HostClash> {
+        let namespace = zoned.namespace;
+        let domain = self.domain_id(zoned.domain);
+        if !self.local_zones.contains(namespace) {
+            self.local_zones.insert(namespace.to_owned());
+            for zone in [
+                namespace.to_owned(),
+                format!("{namespace}.svc"),
+                format!("{namespace}.svc.{}", zoned.cluster_domain),
+            ] {
+                self.zones.insert(zone.into(), (namespace.to_owned(), None));
+            }
+        }
+        if let Some(zone) = zoned.external_zone {
+            if !self.zones.contains_key(zone) {
+                // A domain of `svc` or `svc.{clusterDomain}` makes the
+                // external zone a cluster-local one, which already admits
+                // every domain.
+                self.zones
+                    .insert(zone.into(), (namespace.to_owned(), Some(domain)));
+            }
+        }
+        // Looked up before inserting: most labels go to a namespace already
+        // seen, and an entry() would allocate its name every time.
+        if !self.labels.contains_key(namespace) {
+            self.labels.insert(namespace.to_owned(), HashMap::default());
+        }
+        let Some(labels) = self.labels.get_mut(namespace) else {
+            return Ok(());
+        };
+        if let Some(existing) = labels.get(zoned.label) {
+            // The same label in one namespace always shares the cluster-local
+            // hosts, whatever the domains, so it is one host claimed twice.
+            return Err(HostClash {
+                host: format!("{}.{namespace}.svc.{}", zoned.label, zoned.cluster_domain),
+                holder: existing.label.service(),
+            });
+        }
+        labels.insert(
+            zoned.label.into(),
+            LabelEntry {
+                label: Label::of(service, tag),
+                domain,
+                public: zoned.public,
+            },
+        );
+        Ok(())
+    }
+
+    /// Serves `host` whole as `service`, or as one of its tags: a custom
+    /// domain (`mapped`) or the external host of a template that does not
+    /// put the name first. Refuses a host another service, or this one,
+    /// already has.
+    pub fn add_whole(
         &mut self,
         host: &str,
         service: ServiceId,
         tag: Option<TagId>,
+        mapped: bool,
     ) -> Result<(), HostClash> {
         // Only exact claims clash: a wildcard gives way to an exact host.
-        let (first, rest) = host.split_once('.').unwrap_or((host, ""));
-        let holder = self
-            .zone(rest)
-            .and_then(|(zone, labels)| zone.label(labels, first))
-            .or_else(|| self.custom.get(host).copied())
-            .map(Label::service);
-        if let Some(holder) = holder {
+        if let Some(holder) = self.holder(host) {
             return Err(HostClash {
                 host: host.to_owned(),
                 holder,
             });
         }
-        let label = match tag {
-            None => Label::Service(service),
-            Some(t) => Label::Tag(service, t),
-        };
-        self.custom.insert(host.into(), label);
+        self.whole.insert(
+            host.into(),
+            Whole {
+                label: Label::of(service, tag),
+                mapped,
+            },
+        );
         Ok(())
     }
 
@@ -143,121 +440,32 @@ impl HostTable {
         self.wildcards.insert(suffix.into(), service);
         Ok(())
     }
-}
 
-impl Zone {
-    /// The service or tag `first` names in this zone.
-    fn label(&self, labels: &HashMap<Box<str>, LabelEntry>, first: &str) -> Option<Label> {
-        labels
-            .get(first)
-            .filter(|e| self.admits(e))
-            .map(|e| e.label)
+    /// The service that already serves `host` exactly, on any side.
+    fn holder(&self, host: &str) -> Option<ServiceId> {
+        let (first, rest) = host.split_once('.').unwrap_or((host, ""));
+        let zoned = self.zones.get(rest).and_then(|(namespace, domain)| {
+            let entry = self.labels.get(namespace)?.get(first)?;
+            domain
+                .is_none_or(|d| d == entry.domain && entry.public)
+                .then_some(entry.label.service())
+        });
+        zoned.or_else(|| self.whole.get(host).map(|w| w.label.service()))
     }
 
-    /// `{tag}-{name}` for a service `name` of this zone, with a tag it does
-    /// not have. Service names contain dashes too, so every split is tried.
-    /// A service name is a DNS label of at most 63 bytes, so only the splits
-    /// that leave at most 63 are looked up: each lookup hashes the rest of
-    /// the label, and trying every dash of a long label (a 60 KB Host of
-    /// dashes) would cost time quadratic in its length.
-    fn missing_tag(
-        &self,
-        labels: &HashMap<Box<str>, LabelEntry>,
-        first: &str,
-    ) -> Option<HostMatch> {
-        // Only the label's last 64 bytes can hold the dash before a name.
-        let tail_start = (first.len().saturating_sub(MAX_LABEL + 1)..first.len())
-            .find(|&i| first.is_char_boundary(i))?;
-        first
-            .get(tail_start..)?
-            .match_indices('-')
-            .map(|(i, _)| tail_start + i)
-            .filter(|&i| i > 0)
-            .filter_map(|i| first.get(i + 1..))
-            .filter_map(|name| labels.get(name))
-            .find_map(|entry| match entry.label {
-                Label::Service(s) if self.admits(entry) => Some(HostMatch::NoSuchTag(s)),
-                _ => None,
-            })
-    }
-
-    fn admits(&self, entry: &LabelEntry) -> bool {
-        self.domain.is_none_or(|d| d == entry.domain)
-    }
-}
-
-impl From<Label> for HostMatch {
-    fn from(label: Label) -> HostMatch {
-        match label {
-            Label::Service(s) => HostMatch::Service(s),
-            Label::Tag(s, t) => HostMatch::Tag(s, t),
+    fn domain_id(&mut self, domain: &str) -> u32 {
+        match self.domain_ids.get(domain) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.domain_ids.len()).unwrap_or(u32::MAX);
+                self.domain_ids.insert(domain.to_owned(), id);
+                id
+            }
         }
     }
-}
 
-/// Collects the hosts of every service and refuses two claims on one host.
-#[derive(Debug, Default)]
-pub struct HostTableBuilder {
-    /// Labels per namespace name; numbered when the table is built.
-    labels: HashMap<String, HashMap<Box<str>, LabelEntry>>,
-    /// Zone → (namespace name, domain of an external zone).
-    zones: HashMap<Box<str>, (String, Option<u32>)>,
-    domain_ids: HashMap<String, u32>,
-    /// The domain whose zones each namespace registered last.
-    last_domain: HashMap<String, u32>,
-}
-
-/// Who already holds a host, when a second service claims it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostClash {
-    pub host: String,
-    pub holder: ServiceId,
-}
-
-impl HostTableBuilder {
-    /// Registers `label` (a service name, or `{tag}-{name}`) in every zone of
-    /// `namespace` and `domain`.
-    pub fn add(
-        &mut self,
-        namespace: &str,
-        domain: &str,
-        cluster_domain: &str,
-        label: &str,
-        service: ServiceId,
-        tag: Option<TagId>,
-    ) -> Result<(), HostClash> {
-        let domain = self.add_zones(namespace, domain, cluster_domain);
-        // Looked up before inserting: most labels go to a namespace already
-        // seen, and an entry() would allocate its name every time.
-        if !self.labels.contains_key(namespace) {
-            self.labels.insert(namespace.to_owned(), HashMap::default());
-        }
-        let Some(labels) = self.labels.get_mut(namespace) else {
-            return Ok(());
-        };
-        if let Some(existing) = labels.get(label) {
-            // The same label in one namespace always shares the cluster-local
-            // hosts, whatever the domains, so it is one host claimed twice.
-            return Err(HostClash {
-                host: format!("{label}.{namespace}.svc.{cluster_domain}"),
-                holder: existing.label.service(),
-            });
-        }
-        let label_kind = match tag {
-            None => Label::Service(service),
-            Some(t) => Label::Tag(service, t),
-        };
-        labels.insert(
-            label.into(),
-            LabelEntry {
-                label: label_kind,
-                domain,
-            },
-        );
-        Ok(())
-    }
-
-    pub fn build(self) -> HostTable {
+    /// The table of the hosts `side` serves.
+    pub fn build(self, side: Side) -> HostTable {
         let mut index = HashMap::with_capacity_and_hasher(self.labels.len(), BuildHostHasher);
         let mut namespaces = Vec::with_capacity(self.labels.len());
         for (name, labels) in self.labels {
@@ -267,57 +475,42 @@ impl HostTableBuilder {
         let zones = self
             .zones
             .into_iter()
+            .filter(|(_, (_, domain))| match domain {
+                Some(_) => side.serves_public(),
+                None => side.serves_cluster_local(),
+            })
             .filter_map(|(zone, (namespace, domain))| {
                 let namespace = *index.get(&namespace)?;
                 Some((zone, Zone { namespace, domain }))
             })
             .collect();
+        let public = side.serves_public();
         HostTable {
             zones,
             namespaces,
-            ..HostTable::default()
+            whole: if public {
+                self.whole
+            } else {
+                HashMap::default()
+            },
+            wildcards: if public {
+                self.wildcards
+            } else {
+                HashMap::default()
+            },
+            tag_shape: self.tag_shape,
         }
-    }
-
-    /// Records the four zones of a namespace and domain; returns the domain's id.
-    fn add_zones(&mut self, namespace: &str, domain: &str, cluster_domain: &str) -> u32 {
-        let domain_id = match self.domain_ids.get(domain) {
-            Some(&id) => id,
-            None => {
-                let id = u32::try_from(self.domain_ids.len()).unwrap_or(u32::MAX);
-                self.domain_ids.insert(domain.to_owned(), id);
-                id
-            }
-        };
-        // Every service and tag of a namespace registers the same zones, and
-        // most namespaces have one domain: skip the work when this namespace
-        // last registered this domain (registering again is harmless).
-        if self.last_domain.get(namespace) == Some(&domain_id) {
-            return domain_id;
-        }
-        match self.last_domain.get_mut(namespace) {
-            Some(last) => *last = domain_id,
-            None => {
-                self.last_domain.insert(namespace.to_owned(), domain_id);
-            }
-        }
-        for zone in [
-            namespace.to_owned(),
-            format!("{namespace}.svc"),
-            format!("{namespace}.svc.{cluster_domain}"),
-        ] {
-            self.zones.insert(zone.into(), (namespace.to_owned(), None));
-        }
-        self.zones
-            .entry(format!("{namespace}.{domain}").into())
-            // A domain of `svc` or `svc.{clusterDomain}` makes the external
-            // zone a cluster-local one, which already admits every domain.
-            .or_insert((namespace.to_owned(), Some(domain_id)));
-        domain_id
     }
 }
 
 impl Label {
+    fn of(service: ServiceId, tag: Option<TagId>) -> Label {
+        match tag {
+            None => Label::Service(service),
+            Some(t) => Label::Tag(service, t),
+        }
+    }
+
     fn service(self) -> ServiceId {
         match self {
             Label::Service(s) | Label::Tag(s, _) => s,
@@ -384,6 +577,29 @@ mod tests {
         TagId::new(index)
     }
 
+    /// Registers `label` in `namespace`'s zones and its default external
+    /// zone `{namespace}.{domain}`.
+    fn add(
+        b: &mut HostTableBuilder,
+        namespace: &str,
+        domain: &str,
+        label: &str,
+        service: ServiceId,
+        tag: Option<TagId>,
+    ) -> Result<(), HostClash> {
+        let zone = format!("{namespace}.{domain}");
+        let zoned = Zoned {
+            namespace,
+            external_zone: Some(&zone),
+            domain,
+            cluster_domain: "cluster.local",
+            label,
+            public: true,
+        };
+        b.set_tag_shape(Some(TagShape::knative_default()));
+        b.add(zoned, service, tag)
+    }
+
     #[test]
     fn normalize_strips_port_trailing_dot_and_case() {
         assert_eq!(normalize("a.b.example.com"), "a.b.example.com");
@@ -400,20 +616,18 @@ mod tests {
 
     fn table() -> HostTable {
         let mut b = HostTableBuilder::default();
-        b.add("default", "example.com", "cluster.local", "web", s(0), None)
-            .unwrap();
-        b.add(
+        add(&mut b, "default", "example.com", "web", s(0), None).unwrap();
+        add(
+            &mut b,
             "default",
             "example.com",
-            "cluster.local",
             "v1-web",
             s(0),
             Some(tag(0)),
         )
         .unwrap();
-        b.add("default", "other.org", "cluster.local", "api", s(1), None)
-            .unwrap();
-        b.build()
+        add(&mut b, "default", "other.org", "api", s(1), None).unwrap();
+        b.build(Side::Both)
     }
 
     #[test]
@@ -462,9 +676,8 @@ mod tests {
         let name = format!("s{}", "-a".repeat(31));
         assert_eq!(name.len(), 63);
         let mut b = HostTableBuilder::default();
-        b.add("ns", "example.com", "cluster.local", &name, s(0), None)
-            .unwrap();
-        let t = b.build();
+        add(&mut b, "ns", "example.com", &name, s(0), None).unwrap();
+        let t = b.build(Side::Both);
         let host = |label: &str| format!("{label}.ns.example.com");
         assert_eq!(t.resolve(&host(&name)), HostMatch::Service(s(0)));
         // The tag is not checked against DNS rules here: any prefix works.
@@ -487,22 +700,12 @@ mod tests {
         // (a 63-byte name among them), an exact and a wildcard custom domain.
         let name = format!("s{}", "-a".repeat(31));
         let mut b = HostTableBuilder::default();
-        b.add("ns", "example.com", "cluster.local", &name, s(0), None)
-            .unwrap();
-        b.add("ns", "example.com", "cluster.local", "web", s(1), None)
-            .unwrap();
-        b.add(
-            "ns",
-            "example.com",
-            "cluster.local",
-            "v1-web",
-            s(1),
-            Some(tag(0)),
-        )
-        .unwrap();
-        let mut t = b.build();
-        t.add_custom("www.example.org", s(1), None).unwrap();
-        t.add_wildcard("example.net", s(0)).unwrap();
+        add(&mut b, "ns", "example.com", &name, s(0), None).unwrap();
+        add(&mut b, "ns", "example.com", "web", s(1), None).unwrap();
+        add(&mut b, "ns", "example.com", "v1-web", s(1), Some(tag(0))).unwrap();
+        b.add_whole("www.example.org", s(1), None, true).unwrap();
+        b.add_wildcard("example.net", s(0)).unwrap();
+        let t = b.build(Side::Both);
         let zone = ".ns.example.com";
         let mut most_hashes = 0;
         for n in [100, 1_000, 8_000, 65_536] {
@@ -544,11 +747,8 @@ mod tests {
     #[test]
     fn a_label_claimed_twice_in_a_namespace_is_a_clash() {
         let mut b = HostTableBuilder::default();
-        b.add("ns", "a.com", "cluster.local", "b-c", s(0), None)
-            .unwrap();
-        let clash = b
-            .add("ns", "b.com", "cluster.local", "b-c", s(1), Some(tag(0)))
-            .unwrap_err();
+        add(&mut b, "ns", "a.com", "b-c", s(0), None).unwrap();
+        let clash = add(&mut b, "ns", "b.com", "b-c", s(1), Some(tag(0))).unwrap_err();
         assert_eq!(clash.host, "b-c.ns.svc.cluster.local");
         assert_eq!(clash.holder, s(0));
     }

@@ -4,11 +4,12 @@
 //! and writes what the [`Decision`] says.
 //!
 //! Precedence, first match wins:
-//! 1. Host is a tag host `{tag}-{name}.{zone}`: that tag's revision, whatever
-//!    its percent. Tag-host shape for a known service but no such tag: 404.
+//! 1. Host is a tag host (`{tag}-{name}.{zone}` by the default tag
+//!    template): that tag's revision, whatever its percent. Tag-host shape
+//!    for a known service but no such tag: 404.
 //! 2. Host is a service's host and `Knative-Serving-Tag` names one of its
 //!    tags (exact, case-sensitive): that tag's revision. An unknown tag falls
-//!    through.
+//!    through. Off with `tagHeaderBasedRouting: false`.
 //! 3. The service's header and cookie rules, in order: the first that
 //!    matches sends the request to its tag's revision.
 //! 4. The split in force (the percents, or a timed rollout's current step):
@@ -16,17 +17,23 @@
 //!    b) without one, a random draw — when the service hands out sticky
 //!    cookies, by drawing a fresh key, so the next request sticks.
 //!
-//! Any other host passes through untouched.
+//! A tag that follows the latest revision during a timed rollout is itself
+//! split between the previous and the new revision, as in Knative: rules 1
+//! to 3 then pick between the two by the stickiness key, or draw. On a
+//! public listener, a cluster-local tag is reached by none of them. Any
+//! other host passes through untouched.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rand_core::Rng;
 
-use crate::hosts::{normalize, HostMatch, HostTable};
+use crate::config::Visibility;
+use crate::hosts::{normalize, HostMatch, HostTable, Side};
 use crate::ids::{CounterSlot, TagId};
 use crate::mirror::Mirror;
 use crate::request::{HeaderCache, Request};
-use crate::rollout::Rollout;
+use crate::rollout::{Rollout, Schedule};
 use crate::rules::Rule;
 use crate::split::{DestinationId, Split};
 use crate::sticky::{new_key, Sticky};
@@ -37,11 +44,16 @@ pub const REVISION_HEADER: &str = "knative-serving-revision";
 pub const NAMESPACE_HEADER: &str = "knative-serving-namespace";
 /// Set to `true` when the request took the percentage split.
 pub const DEFAULT_ROUTE_HEADER: &str = "knative-serving-default-route";
+/// On a custom domain's requests, the domain: Knative's DomainMapping
+/// header (knative/networking `OriginalHostKey`).
+pub const ORIGINAL_HOST_HEADER: &str = "k-original-host";
 
 /// The compiled configuration. Built by [`crate::compile`]; immutable.
 #[derive(Debug)]
 pub struct RouteTable {
     pub(crate) headers: HeaderNames,
+    /// The side of Knative's gateways this table serves.
+    pub(crate) side: Side,
     pub(crate) hosts: HostTable,
     pub(crate) services: Box<[Service]>,
 }
@@ -55,6 +67,9 @@ pub struct HeaderNames {
     pub mirror: Box<str>,
     /// Opt-in response header naming the revision and the reason.
     pub route_response: Option<Box<str>>,
+    /// Knative's tag-header-based routing: `Knative-Serving-Tag` picks a tag,
+    /// and it and `Knative-Serving-Default-Route` are written.
+    pub knative: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -69,6 +84,7 @@ pub struct Service {
     /// The percents of `traffic`.
     pub split: Split,
     pub(crate) rollout: Option<Rollout>,
+    pub visibility: Visibility,
     pub(crate) rules: Box<[Rule]>,
     pub(crate) sticky: Option<Sticky>,
     /// The headers rules and stickiness read, by slot.
@@ -96,6 +112,11 @@ pub struct Destination {
 pub(crate) struct Tag {
     pub(crate) name: Box<str>,
     pub(crate) destination: DestinationId,
+    /// During a timed rollout, a tag that follows the latest revision is
+    /// split between the previous one and `destination`.
+    pub(crate) rollout: Option<Schedule>,
+    /// Whether the tag header and rules reach it on this table's side.
+    pub(crate) reachable: bool,
 }
 
 /// Why a request went where it did.
@@ -160,6 +181,8 @@ pub struct Route<'t> {
     pub tag: Option<&'t str>,
     /// A fresh stickiness key, to hand to the client in a cookie.
     pub new_sticky_key: Option<String>,
+    /// A custom domain's host, written into `K-Original-Host`.
+    pub original_host: Option<Cow<'t, str>>,
     destination_id: DestinationId,
     /// The revision a copy of the request goes to, unanswered.
     pub mirror: Option<&'t Destination>,
@@ -176,7 +199,7 @@ impl RouteTable {
         rng: &mut impl Rng,
     ) -> Decision<'t> {
         let host = normalize(authority);
-        let (service_id, tag_id) = match self.hosts.resolve(&host) {
+        let (service_id, tag_id, original_host) = match self.hosts.resolve(&host) {
             HostMatch::Unknown => return Decision::PassThrough,
             HostMatch::NoSuchTag(s) => {
                 return self
@@ -184,13 +207,24 @@ impl RouteTable {
                     .get(s.index())
                     .map_or(Decision::PassThrough, Decision::NoSuchTag)
             }
-            HostMatch::Service(s) => (s, None),
-            HostMatch::Tag(s, t) => (s, Some(t)),
+            HostMatch::Service(s) => (s, None, None),
+            HostMatch::Tag(s, t) => (s, Some(t), None),
+            HostMatch::Mapped {
+                service,
+                tag,
+                host: mapped,
+            } => {
+                let original = match mapped {
+                    Some(configured) => Cow::Borrowed(configured),
+                    None => Cow::Owned(host.clone().into_owned()),
+                };
+                (service, tag, Some(original))
+            }
         };
         let Some(service) = self.services.get(service_id.index()) else {
             return Decision::PassThrough;
         };
-        let choice = service.choose(tag_id, &host, request, rng);
+        let choice = service.choose(tag_id, &host, self.headers.knative, request, rng);
         let Some(destination) = service.destinations.get(choice.destination.index()) else {
             return Decision::PassThrough;
         };
@@ -205,6 +239,7 @@ impl RouteTable {
             reason: choice.reason,
             tag: choice.tag.map(|t| &*t.name),
             new_sticky_key: choice.new_sticky_key,
+            original_host,
             mirror,
             destination_id: choice.destination,
             headers: &self.headers,
@@ -228,6 +263,17 @@ impl RouteTable {
 
     pub fn services(&self) -> &[Service] {
         &self.services
+    }
+
+    /// The side of Knative's gateways this table serves.
+    pub fn side(&self) -> Side {
+        self.side
+    }
+
+    /// Whether `Knative-Serving-Tag` routes (Knative's
+    /// tag-header-based-routing).
+    pub fn tag_header_routing(&self) -> bool {
+        self.headers.knative
     }
 
     /// Every counter of this configuration: its slot and its name.
@@ -308,60 +354,107 @@ struct Choice<'t> {
 
 impl Service {
     /// Rules 1 to 4 for a request to one of this service's hosts (`tag`: the
-    /// host's tag, if it is a tag host; `host`: the normalised host).
-    fn choose(
-        &self,
+    /// host's tag, if it is a tag host; `host`: the normalised host;
+    /// `tag_header`: whether rule 2 is on).
+    fn choose<'s, R: Rng>(
+        &'s self,
         tag: Option<TagId>,
         host: &str,
+        tag_header: bool,
         request: &impl Request,
-        rng: &mut impl Rng,
-    ) -> Choice<'_> {
-        let choice = |destination, reason, tag, new_sticky_key| Choice {
-            destination,
+        rng: &mut R,
+    ) -> Choice<'s> {
+        let headers = HeaderCache::new(request, &self.header_names, host);
+        let to_tag = |tag: &'s Tag, reason, written: bool, rng: &mut R| Choice {
+            destination: self.tag_destination(tag, &headers, request, rng),
             reason,
-            tag,
-            new_sticky_key,
+            tag: written.then_some(tag),
+            new_sticky_key: None,
         };
         // 1. Tag host.
         if let Some(tag) = tag.and_then(|t| self.tags.get(t.index())) {
-            return choice(tag.destination, Reason::TagHost, Some(tag), None);
+            return to_tag(tag, Reason::TagHost, true, rng);
         }
         // 2. Tag header; the client's header stays as sent, so no tag is
         // written. A service without tags has nothing it could name: no
         // host call, no copy of the value.
-        if !self.tags.is_empty() {
-            if let Some(tag) = request.header(TAG_HEADER).and_then(|v| self.tag(&v)) {
-                return choice(tag.destination, Reason::TagHeader, None, None);
+        if tag_header && !self.tags.is_empty() {
+            if let Some(tag) = request
+                .header(TAG_HEADER)
+                .and_then(|v| self.tag(&v))
+                .filter(|t| t.reachable)
+            {
+                return to_tag(tag, Reason::TagHeader, false, rng);
             }
         }
-        let headers = HeaderCache::new(request, &self.header_names, host);
         // 3. Rules.
         if let Some(tag) = self
             .rules
             .iter()
             .find(|rule| rule.matches(&headers))
             .and_then(|rule| self.tags.get(rule.tag.index()))
+            .filter(|t| t.reachable)
         {
-            return choice(tag.destination, Reason::Rule, Some(tag), None);
+            return to_tag(tag, Reason::Rule, true, rng);
         }
         // 4. The split in force.
-        let split = match &self.rollout {
-            Some(rollout) => rollout.split_at(request.now_ms()).unwrap_or(&self.split),
-            None => &self.split,
+        let split = self.split_at(request);
+        let choice = |destination, reason, new_sticky_key| Choice {
+            destination,
+            reason,
+            tag: None,
+            new_sticky_key,
         };
         if let Some(sticky) = &self.sticky {
             if let Some(key) = sticky.source.read(&headers).filter(|k| !k.is_empty()) {
-                return choice(split.pick(sticky.bucket(key)), Reason::Sticky, None, None);
+                return choice(split.pick(sticky.bucket(key)), Reason::Sticky, None);
             }
             if sticky.hands_out_keys() {
                 // Drawing the key and routing by it is the same uniform draw,
                 // and the client's next request lands where this one did.
                 let key = new_key(rng.next_u64());
                 let destination = split.pick(sticky.bucket(&key));
-                return choice(destination, Reason::Draw, None, Some(key));
+                return choice(destination, Reason::Draw, Some(key));
             }
         }
-        choice(split.draw(rng), Reason::Draw, None, None)
+        choice(split.draw(rng), Reason::Draw, None)
+    }
+
+    /// The split of rule 4 in force: the percents, or the timed rollout's
+    /// current step. Only a service with a rollout reads the clock.
+    fn split_at(&self, request: &impl Request) -> &Split {
+        match self.rollout.as_ref().and_then(Rollout::route) {
+            Some(schedule) => schedule.split_at(request.now_ms()).unwrap_or(&self.split),
+            None => &self.split,
+        }
+    }
+
+    /// The revision a tag sends a request to: its own, or during a timed
+    /// rollout the previous or the new one, by the request's stickiness key
+    /// if it has one, else by a draw.
+    fn tag_destination(
+        &self,
+        tag: &Tag,
+        headers: &HeaderCache<'_, impl Request>,
+        request: &impl Request,
+        rng: &mut impl Rng,
+    ) -> DestinationId {
+        let Some(split) = tag
+            .rollout
+            .as_ref()
+            .and_then(|schedule| schedule.split_at(request.now_ms()))
+        else {
+            return tag.destination;
+        };
+        let key = self
+            .sticky
+            .as_ref()
+            .and_then(|sticky| Some((sticky, sticky.source.read(headers)?)))
+            .filter(|(_, key)| !key.is_empty());
+        match key {
+            Some((sticky, key)) => split.pick(sticky.bucket(key)),
+            None => split.draw(rng),
+        }
     }
 
     /// The tag named exactly `name`.
@@ -391,6 +484,14 @@ impl Service {
         self.rollout.as_ref()
     }
 
+    /// The tags that roll with the timed rollout, and their hosts'
+    /// schedules, sorted by tag.
+    pub fn tag_rollouts(&self) -> impl Iterator<Item = (&str, &Schedule)> {
+        self.tags
+            .iter()
+            .filter_map(|t| Some((&*t.name, t.rollout.as_ref()?)))
+    }
+
     /// The revision a share of this service's requests is copied to (its
     /// `mirror`), if it has one. Its cluster is what the filter writes into
     /// the mirror header.
@@ -406,12 +507,16 @@ impl<'t> Route<'t> {
     /// the revision and namespace always (overwriting the client's),
     /// `Knative-Serving-Default-Route: true` on the split (removed elsewhere),
     /// and the tag a tag host or rule reached, overwriting the client's tag
-    /// header. On the tag-header path and the split the client's tag header
+    /// header; with tag-header routing off, Knative writes neither of those
+    /// two. On the tag-header path and the split the client's tag header
     /// is left as sent, as Knative does. The mirror cluster is written on a
-    /// request chosen for mirroring and removed from every other. A `None`
+    /// request chosen for mirroring and removed from every other. A custom
+    /// domain's request carries its domain in `K-Original-Host`. A `None`
     /// value means remove.
-    pub fn request_headers(&self) -> impl Iterator<Item = (&'t str, Option<&'t str>)> {
-        let default_route = matches!(self.reason, Reason::Draw | Reason::Sticky).then_some("true");
+    pub fn request_headers(&self) -> impl Iterator<Item = (&str, Option<&str>)> + '_ {
+        let knative = self.headers.knative;
+        let default_route =
+            (knative && matches!(self.reason, Reason::Draw | Reason::Sticky)).then_some("true");
         [
             (&*self.headers.cluster, Some(&*self.destination.cluster)),
             // Present only on a request chosen for mirroring: a client's own
@@ -419,10 +524,19 @@ impl<'t> Route<'t> {
             (&*self.headers.mirror, self.mirror.map(|m| &*m.cluster)),
             (REVISION_HEADER, Some(&*self.destination.revision)),
             (NAMESPACE_HEADER, Some(&*self.service.namespace)),
-            (DEFAULT_ROUTE_HEADER, default_route),
         ]
         .into_iter()
-        .chain(self.tag.map(|tag| (TAG_HEADER, Some(tag))))
+        .chain(knative.then_some((DEFAULT_ROUTE_HEADER, default_route)))
+        .chain(
+            self.tag
+                .filter(|_| knative)
+                .map(|tag| (TAG_HEADER, Some(tag))),
+        )
+        .chain(
+            self.original_host
+                .as_deref()
+                .map(|host| (ORIGINAL_HOST_HEADER, Some(host))),
+        )
     }
 
     /// The opt-in response header naming the revision and the reason, with

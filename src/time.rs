@@ -118,34 +118,101 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Parses a Go-style duration of whole numbers with units `h`, `m`, `s`,
-/// `ms` (`10m`, `1h30m`, `380s`, `1500ms`) into milliseconds.
-pub fn parse_duration(text: &str) -> Option<u64> {
-    let mut rest = text;
-    let mut total: u64 = 0;
+/// Parses a duration as Go's `time.ParseDuration` does (the syntax of
+/// Knative's `rollout-duration` annotation): a sign, then one or more
+/// decimal numbers, each with a unit of `ns`, `us` (or `µs`), `ms`, `s`,
+/// `m` or `h` (`10m`, `1h30m`, `1.5m`, `-2s`, `.5h`); `0` alone is zero.
+/// Returns nanoseconds, or `None` where Go returns an error (an unknown or
+/// missing unit, no digits, more than about 292 years).
+pub fn parse_go_duration(text: &str) -> Option<i64> {
+    const LIMIT: u64 = 1 << 63;
+    let (negative, mut rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, text.get(1..)?),
+        Some(b'+') => (false, text.get(1..)?),
+        _ => (false, text),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
     if rest.is_empty() {
         return None;
     }
+    let mut total: u64 = 0;
     while !rest.is_empty() {
-        let len = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let value: u64 = rest.get(..len)?.parse().ok()?;
-        rest = rest.get(len..)?;
-        let (unit_ms, unit_len) = if rest.starts_with("ms") {
-            (1, 2)
-        } else if rest.starts_with('h') {
-            (3_600_000, 1)
-        } else if rest.starts_with('m') {
-            (60_000, 1)
-        } else if rest.starts_with('s') {
-            (1000, 1)
-        } else {
+        let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+        let int_len = digits(rest);
+        // Go refuses an integer part past 2^63 outright.
+        let mut value: u64 = 0;
+        for b in rest.bytes().take(int_len) {
+            value = value
+                .checked_mul(10)?
+                .checked_add(u64::from(b - b'0'))
+                .filter(|v| *v <= LIMIT)?;
+        }
+        rest = rest.get(int_len..)?;
+        let (mut fraction, mut scale, mut fraction_len) = (0u64, 1f64, None);
+        if let Some(after) = rest.strip_prefix('.') {
+            let len = digits(after);
+            // Digits past what fits are read and dropped, as Go does.
+            let mut overflowed = false;
+            for b in after.bytes().take(len) {
+                if overflowed {
+                    continue;
+                }
+                match fraction
+                    .checked_mul(10)
+                    .and_then(|f| f.checked_add(u64::from(b - b'0')))
+                    .filter(|f| *f <= LIMIT)
+                {
+                    Some(f) => {
+                        fraction = f;
+                        scale *= 10.0;
+                    }
+                    None => overflowed = true,
+                }
+            }
+            fraction_len = Some(len);
+            rest = after.get(len..)?;
+        }
+        if int_len == 0 && fraction_len.unwrap_or(0) == 0 {
             return None;
+        }
+        let unit_len = rest
+            .char_indices()
+            .find(|(_, c)| *c == '.' || c.is_ascii_digit())
+            .map_or(rest.len(), |(i, _)| i);
+        let unit: u64 = match rest.get(..unit_len)? {
+            "ns" => 1,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return None,
         };
-        total = total.checked_add(value.checked_mul(unit_ms)?)?;
         rest = rest.get(unit_len..)?;
+        if value > LIMIT / unit {
+            return None;
+        }
+        value *= unit;
+        if fraction > 0 {
+            // Go's float arithmetic, so that 1.1s is what Go makes of it.
+            value = value.checked_add((fraction as f64 * (unit as f64 / scale)) as u64)?;
+            if value > LIMIT {
+                return None;
+            }
+        }
+        total = total.checked_add(value).filter(|t| *t <= LIMIT)?;
     }
-    Some(total)
+    if negative {
+        // -2^63 is representable; every other total is at most 2^63 - 1.
+        return Some(0i64.checked_sub_unsigned(total).unwrap_or(i64::MIN));
+    }
+    i64::try_from(total).ok()
 }
+
+/// Nanoseconds in a second.
+pub const SECOND_NS: i64 = 1_000_000_000;
 
 #[cfg(test)]
 mod tests {
@@ -185,14 +252,50 @@ mod tests {
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("380s"), Some(380_000));
-        assert_eq!(parse_duration("10m"), Some(600_000));
-        assert_eq!(parse_duration("1h30m"), Some(5_400_000));
-        assert_eq!(parse_duration("1500ms"), Some(1500));
-        assert_eq!(parse_duration("1m30s250ms"), Some(90_250));
-        for bad in ["", "10", "1.5h", "-1s", "1d", "s", "1h 30m"] {
-            assert_eq!(parse_duration(bad), None, "{bad:?}");
+    fn durations_as_go_parses_them() {
+        let s = SECOND_NS;
+        for (text, ns) in [
+            ("380s", 380 * s),
+            ("10m", 600 * s),
+            ("1h30m", 5_400 * s),
+            ("1.5m", 90 * s),
+            (".5h", 1_800 * s),
+            ("1.s", s),
+            ("+5s", 5 * s),
+            ("-2s", -2 * s),
+            ("0", 0),
+            ("0s", 0),
+            ("-0", 0),
+            ("1500ms", 1_500_000_000),
+            ("211s44ms", 211 * s + 44_000_000),
+            ("1us", 1_000),
+            ("1\u{b5}s", 1_000),
+            ("1\u{3bc}s", 1_000),
+            ("3h15m21s", (3 * 3600 + 15 * 60 + 21) * s),
+            ("2m1982s", (120 + 1982) * s),
+            ("1.1s", 1_100_000_000),
+            ("2562047h47m16.854775807s", i64::MAX),
+            ("-2562047h47m16.854775808s", i64::MIN),
+        ] {
+            assert_eq!(parse_go_duration(text), Some(ns), "{text:?}");
+        }
+        // Knative's TestValidateRolloutDurationAnnotation: "in ns" and "not a
+        // valid duration" are refused by time.ParseDuration itself.
+        for bad in [
+            "",
+            "120000000000",
+            "five minutes and 6 seconds",
+            "1d",
+            "s",
+            ".s",
+            "-",
+            "1h 30m",
+            "1.5",
+            "2562047h47m16.854775808s",
+            "9223372036854775808ns",
+            "１s",
+        ] {
+            assert_eq!(parse_go_duration(bad), None, "{bad:?}");
         }
     }
 }

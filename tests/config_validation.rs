@@ -116,6 +116,23 @@ fn a_tag_host_label_fits_a_dns_label() {
 
 #[test]
 fn latest_revision_and_revision_name_exclude_each_other() {
+    // route_validation.go validateLatestRevision: in a spec, one or the other.
+    let mut config = service(json!([
+        {"revisionName": "traffic-example-v1", "latestRevision": true, "percent": 100}
+    ]));
+    config["services"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("latestReadyRevisionName");
+    assert_eq!(
+        errors(&config),
+        [
+            "services[0] (traffic-example): traffic[0]: latestRevision: true and revisionName \
+          \"traffic-example-v1\" exclude each other; set one"
+        ]
+    );
+    // With a latest ready revision that is another one, the message says
+    // how Knative's status writes the two.
     let config = service(json!([
         {"revisionName": "traffic-example-v1", "latestRevision": true, "percent": 100}
     ]));
@@ -123,7 +140,10 @@ fn latest_revision_and_revision_name_exclude_each_other() {
         errors(&config),
         [
             "services[0] (traffic-example): traffic[0]: latestRevision: true and revisionName \
-          \"traffic-example-v1\" exclude each other; set one"
+          \"traffic-example-v1\", but the latest ready revision is \"traffic-example-v3\": where \
+          Knative's status writes both they name the same revision; in a spec, set one (a status \
+          taken during a rollout shows the split in force: write it as a rollout from the earlier \
+          revision)"
         ]
     );
     let config = service(json!([{"latestRevision": false, "percent": 100}]));
@@ -362,4 +382,19 @@ fn a_status_traffic_block_can_be_pasted() {
          "url": "http://latest-traffic-example.default.example.com"}
     ]));
     assert_eq!(errors(&config), Vec::<String>::new());
+    // Knative's status names the revision a latest-following target
+    // resolved to (route_validation_test.go, "valid with revisionName and
+    // latestRevision (status)"): it follows the latest revision.
+    let config = service(json!([
+        {"latestRevision": false, "percent": 80, "revisionName": "traffic-example-v1"},
+        {"latestRevision": true, "percent": 20, "revisionName": "traffic-example-v3",
+         "tag": "latest", "url": "http://latest-traffic-example.default.example.com"}
+    ]));
+    assert_eq!(errors(&config), Vec::<String>::new());
+    let table = fixtures::table(&config);
+    let latest = table.services()[0]
+        .tags()
+        .find(|(tag, _)| *tag == "latest")
+        .map(|(_, d)| d.revision.to_string());
+    assert_eq!(latest.as_deref(), Some("traffic-example-v3"));
 }

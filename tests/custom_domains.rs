@@ -229,3 +229,38 @@ fn public_hosts_are_the_hosts_the_filter_routes() {
         }
     }
 }
+
+/// DomainMapping's ingress (domainmapping/resources/ingress.go MakeIngress,
+/// TestMakeIngress "basic") adds `K-Original-Host: <the mapped domain>` to
+/// every request of the mapping; a custom domain is this filter's
+/// DomainMapping. The service's own hosts get none.
+#[test]
+fn a_custom_domains_requests_carry_k_original_host() {
+    let t = table(&helloworld(json!({
+        "customDomains": ["helloworld-go.weimob.com", "*.weimoba.com"],
+        "customDomainTags": true
+    })));
+    let original = |host: &str| -> Option<String> {
+        match t.route(host, &req(&[]), &mut XorShiftRng::seed_from_u64(3)) {
+            Decision::Route(r) => r
+                .request_headers()
+                .find(|(name, _)| *name == "k-original-host")
+                .and_then(|(_, v)| v.map(str::to_owned)),
+            other => panic!("{host}: {other:?}"),
+        }
+    };
+    assert_eq!(
+        original("Helloworld-Go.weimob.com:443").as_deref(),
+        Some("helloworld-go.weimob.com")
+    );
+    assert_eq!(
+        original("a-helloworld-go.weimob.com").as_deref(),
+        Some("a-helloworld-go.weimob.com")
+    );
+    assert_eq!(
+        original("shop.weimoba.com").as_deref(),
+        Some("shop.weimoba.com")
+    );
+    assert_eq!(original("helloworld-go.example.example.com"), None);
+    assert_eq!(original("a-helloworld-go.example.svc"), None);
+}

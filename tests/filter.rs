@@ -13,6 +13,7 @@ use fixtures::host::StandIn;
 use fixtures::{helloworld, rng, traffic_example, traffic_example_split, SEED};
 use knative_traffic::filter::host::Level;
 use knative_traffic::filter::{Filter, Flow};
+use knative_traffic::hosts::Side;
 use knative_traffic::metrics::MetricIds;
 use rand_xorshift::XorShiftRng;
 use serde_json::{json, Value};
@@ -23,7 +24,7 @@ const EXAMPLE: &str = "traffic-example.default.example.com";
 fn loaded(config: &Value, host: &mut StandIn, ids: &mut MetricIds<u32>) -> Filter<u32> {
     let mut filter = Filter::default();
     assert!(
-        filter.configure(config.to_string().as_bytes(), ids, host),
+        filter.configure(config.to_string().as_bytes(), Side::Both, ids, host),
         "{:?}",
         host.log
     );
@@ -74,7 +75,7 @@ fn a_refused_configuration_logs_each_error_and_the_previous_one_serves() {
         {"name": "a", "namespace": "ns", "traffic": [{"revisionName": "a-1", "percent": 90}]},
         {"name": "B", "namespace": "ns", "traffic": [{"revisionName": "b-1", "percent": 100}]}
     ]});
-    assert!(!filter.configure(bad.to_string().as_bytes(), &mut ids, &mut host));
+    assert!(!filter.configure(bad.to_string().as_bytes(), Side::Both, &mut ids, &mut host));
     assert_eq!(
         host.log,
         [
@@ -306,12 +307,13 @@ fn counters_are_defined_once_across_configurations() {
     let first = host.definitions.len();
     assert!(filter.configure(
         helloworld(30, &json!({})).to_string().as_bytes(),
+        Side::Both,
         &mut ids,
         &mut host
     ));
     assert_eq!(host.definitions.len(), first, "{:?}", host.definitions);
     assert!(
-        host.log[1].1.ends_with(", 0 newly defined"),
+        host.log[1].1.ends_with(", 0 newly defined, side both"),
         "{:?}",
         host.log
     );

@@ -118,6 +118,9 @@ fn service(rng: &mut XorShiftRng) -> Value {
                 json!(format!("rev-{}", below(r, 4)))
             });
             maybe(rng, &mut t, "latestRevision", |r| json!(below(r, 2) == 0));
+            maybe(rng, &mut t, "visibility", |r| {
+                json!(pick(r, &["cluster-local", "public", "internal"]))
+            });
             if below(rng, 6) != 0 {
                 t["percent"] = percent(rng);
             }
@@ -131,6 +134,9 @@ fn service(rng: &mut XorShiftRng) -> Value {
     });
     maybe(rng, &mut s, "domain", |r| {
         json!(pick(r, &["example.com", "Example.com", "x", ""]))
+    });
+    maybe(rng, &mut s, "visibility", |r| {
+        json!(pick(r, &["cluster-local", "public"]))
     });
     maybe(
         rng,
@@ -161,10 +167,14 @@ fn service(rng: &mut XorShiftRng) -> Value {
         _ => json!({"header": "x", "cookie": "y"}),
     });
     maybe(rng, &mut s, "rollout", |r| {
-        json!({"revisionName": format!("rev-{}", below(r, 4)),
+        let mut rollout = json!({"fromRevisionName": format!("rev-{}", below(r, 4)),
                "start": pick(r, &["2026-11-25T16:00:00Z", "2026-11-25T16:00:00+01:00", "tomorrow", "9999-99-99T99:99:99Z"]),
-               "duration": pick(r, &["10m", "1h30m", "0s", "-1s", "99999999999999h"]),
-               "steps": junk(r)})
+               "duration": pick(r, &["10m", "1h30m", "0s", "-1s", "1.5m", "211s44ms", "99999999999999h"])});
+        maybe(r, &mut rollout, "steps", junk);
+        maybe(r, &mut rollout, "minStep", |r| {
+            json!(pick(r, &["1s", "3s", "0s", "1ms"]))
+        });
+        rollout
     });
     maybe(
         rng,
@@ -199,6 +209,30 @@ fn document(rng: &mut XorShiftRng) -> Value {
         json!(pick(r, &["x-route", "set-cookie"]))
     });
     maybe(rng, &mut d, "metrics", junk);
+    maybe(rng, &mut d, "tagTemplate", |r| {
+        json!(pick(
+            r,
+            &[
+                "{{.Tag}}-{{.Name}}",
+                "{{.Name}}-{{.Tag}}",
+                "{{.Tag}}",
+                "{{.Bad}}",
+                "{{"
+            ]
+        ))
+    });
+    maybe(rng, &mut d, "domainTemplate", |r| {
+        json!(pick(
+            r,
+            &[
+                "{{.Name}}.{{.Namespace}}.{{.Domain}}",
+                "{{.Name}}-{{.Namespace}}.{{.Domain}}",
+                "{{.Name}}",
+                ""
+            ]
+        ))
+    });
+    maybe(rng, &mut d, "tagHeaderBasedRouting", junk);
     d
 }
 

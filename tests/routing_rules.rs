@@ -320,3 +320,47 @@ fn a_service_without_tags_never_reads_the_tag_header() {
     routed(&t, "tagged.ns", &tagged);
     assert_eq!(*tagged.reads.borrow(), [TAG_HEADER]);
 }
+
+/// config-features `tag-header-based-routing` (features.go; Knative ships it
+/// Disabled): off, `Knative-Serving-Tag` routes nothing, and neither it nor
+/// `Knative-Serving-Default-Route` is written (resources/ingress.go writes
+/// them only when the feature is Enabled; route_test.go
+/// TestCreateRouteWithNamedTargets has none of them). Tag hosts still work.
+#[test]
+fn with_tag_header_routing_off_the_header_routes_nothing_and_is_not_written() {
+    let config = json!({"tagHeaderBasedRouting": false, "services": [
+        {"name": "web", "namespace": "ns", "traffic": [
+            {"tag": "current", "revisionName": "web-1", "percent": 100},
+            {"tag": "candidate", "revisionName": "web-2", "percent": 0}
+        ]}
+    ]});
+    let t = fixtures::table(&config);
+    assert!(!t.tag_header_routing());
+    for _ in 0..50 {
+        assert_eq!(
+            routed(&t, "web.ns", &tag_header("candidate")),
+            ("web-1".into(), Reason::Draw),
+            "a client cannot reach the 0% revision by guessing its tag"
+        );
+    }
+    let written = |host: &str| -> Vec<String> {
+        match t.route(host, &tag_header("candidate"), &mut rng()) {
+            Decision::Route(r) => r.request_headers().map(|(k, _)| k.to_owned()).collect(),
+            other => panic!("{other:?}"),
+        }
+    };
+    for host in ["web.ns", "candidate-web.ns"] {
+        let names = written(host);
+        assert!(!names.iter().any(|n| n == TAG_HEADER), "{host}: {names:?}");
+        assert!(
+            !names.iter().any(|n| n == DEFAULT_ROUTE_HEADER),
+            "{host}: {names:?}"
+        );
+    }
+    assert_eq!(
+        routed(&t, "candidate-web.ns", &Headers::default()),
+        ("web-2".into(), Reason::TagHost)
+    );
+    // On by default, as the seeds use it.
+    assert!(table().tag_header_routing());
+}

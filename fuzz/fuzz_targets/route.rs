@@ -31,11 +31,11 @@ const CONFIG: &str = r#"{
                {"cookie": "beta", "exact": "yes", "tag": "v2"}],
      "sticky": {"cookie": "kn", "setCookie": true},
      "mirror": {"tag": "v3", "percent": 10}},
-    {"name": "a-b", "namespace": "x-y",
+    {"name": "a-b", "namespace": "x-y", "latestReadyRevisionName": "a-b-3",
      "traffic": [{"tag": "c-d", "revisionName": "a-b-1", "percent": 50},
-                 {"revisionName": "a-b-2", "percent": 50}],
+                 {"tag": "e", "latestRevision": true, "percent": 50}],
      "sticky": {"header": "x-user-id"},
-     "rollout": {"revisionName": "a-b-3", "start": "2026-11-25T16:00:00Z", "duration": "10m"},
+     "rollout": {"fromRevisionName": "a-b-2", "start": "2026-11-25T16:00:00Z", "duration": "10m"},
      "customDomains": ["www.example.org", "*.example.net"], "customDomainTags": true}
   ]
 }"#;

@@ -4,8 +4,8 @@
 //! `/{RESOURCE}/{ticker}` answer as the seed's Go program does (it has no
 //! stock service to ask, so a ticker is "not found", the seed's own offline
 //! answer). With `--echo-headers` every response also carries the
-//! `Knative-Serving-*` request headers the revision received, as
-//! `x-echo-knative-serving-*`; with `--log-requests` each request is printed
+//! `Knative-Serving-*` request headers (and DomainMapping's
+//! `K-Original-Host`) the revision received, as `x-echo-*`; with `--log-requests` each request is printed
 //! on standard output (method, path and every header), which is how tests see
 //! what reached a revision, mirrored copies included.
 //!
@@ -25,7 +25,7 @@ const USAGE: &str =
     "usage: demo-backend [--listen ADDR] [--resource NAME] [--echo-headers] [--log-requests]
   --listen ADDR    address to listen on (default 0.0.0.0:$PORT, PORT defaulting to 8080)
   --resource NAME  the revision's name in answers (default $RESOURCE, else NOT SPECIFIED)
-  --echo-headers   return the Knative-Serving-* request headers as x-echo-* response headers
+  --echo-headers   return the Knative-Serving-* and K-Original-Host request headers as x-echo-* response headers
   --log-requests   print one line per request on standard output";
 
 #[derive(Clone)]
@@ -184,7 +184,7 @@ fn knative_headers(request: &Request) -> Vec<(String, &str)> {
         .headers
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str()))
-        .filter(|(k, _)| k.starts_with("knative-serving-"))
+        .filter(|(k, _)| k.starts_with("knative-serving-") || k == "k-original-host")
         .collect();
     found.sort();
     found

@@ -2,13 +2,16 @@
 //! the headers the filter writes, how clusters are named, the domains, and
 //! whether counters are kept.
 
+use super::templates::{Template, Values, DEFAULT_DOMAIN_TEMPLATE, DEFAULT_TAG_TEMPLATE};
 use crate::config::{
     Document, DEFAULT_CLUSTER_DOMAIN, DEFAULT_CLUSTER_HEADER, DEFAULT_CLUSTER_TEMPLATE,
     DEFAULT_DOMAIN, DEFAULT_MIRROR_HEADER,
 };
 use crate::error::{ConfigError, ErrorKind};
 use crate::names::{is_dns_name, is_header_name};
-use crate::routing::{DEFAULT_ROUTE_HEADER, NAMESPACE_HEADER, REVISION_HEADER, TAG_HEADER};
+use crate::routing::{
+    DEFAULT_ROUTE_HEADER, NAMESPACE_HEADER, ORIGINAL_HOST_HEADER, REVISION_HEADER, TAG_HEADER,
+};
 
 /// Document-wide settings with their defaults applied.
 pub(super) struct Defaults<'d> {
@@ -19,6 +22,11 @@ pub(super) struct Defaults<'d> {
     pub(super) cluster_domain: &'d str,
     pub(super) route_response_header: Option<String>,
     pub(super) metrics: bool,
+    pub(super) domain_template: Template,
+    /// The external hosts' zone, for a template that puts the name first.
+    pub(super) domain_zone: Option<Template>,
+    pub(super) tag_template: Template,
+    pub(super) tag_header: bool,
 }
 
 impl<'d> Defaults<'d> {
@@ -87,6 +95,25 @@ impl<'d> Defaults<'d> {
                 format!("{cluster_domain:?} is not a lower-case DNS name"),
             );
         }
+        // A refused template is reported once; the default stands in for it
+        // so that no host is reported again because of it.
+        let default_domain =
+            || Template::domain(DEFAULT_DOMAIN_TEMPLATE).unwrap_or(Template::empty());
+        let domain_template = match document.domain_template.as_deref() {
+            None => default_domain(),
+            Some(text) => Template::domain(text).unwrap_or_else(|message| {
+                error("domainTemplate", ErrorKind::InvalidValue, message);
+                default_domain()
+            }),
+        };
+        let default_tag = || Template::tag(DEFAULT_TAG_TEMPLATE).unwrap_or(Template::empty());
+        let tag_template = match document.tag_template.as_deref() {
+            None => default_tag(),
+            Some(text) => Template::tag(text).unwrap_or_else(|message| {
+                error("tagTemplate", ErrorKind::InvalidValue, message);
+                default_tag()
+            }),
+        };
         Defaults {
             cluster_header,
             mirror_header,
@@ -95,7 +122,44 @@ impl<'d> Defaults<'d> {
             cluster_domain,
             route_response_header,
             metrics: document.metrics.unwrap_or(true),
+            domain_zone: domain_template.zone(),
+            domain_template,
+            tag_template,
+            tag_header: document.tag_header_based_routing.unwrap_or(true),
         }
+    }
+
+    /// A tag's name in hosts, by the tag template (`{tag}-{name}` by
+    /// default): Knative's `HostnameFromTemplate`.
+    pub(super) fn tag_label(&self, tag: &str, name: &str) -> String {
+        self.tag_template.render(Values {
+            name,
+            tag,
+            ..Values::default()
+        })
+    }
+
+    /// The external host of `name` (a service's name, or a tag's label) by
+    /// the domain template: Knative's `DomainNameFromTemplate`.
+    pub(super) fn external_host(&self, name: &str, namespace: &str, domain: &str) -> String {
+        self.domain_template.render(Values {
+            name,
+            namespace,
+            domain,
+            tag: "",
+        })
+    }
+
+    /// The zone of a namespace's external hosts, when the template puts the
+    /// name first.
+    pub(super) fn external_zone(&self, namespace: &str, domain: &str) -> Option<String> {
+        let zone = self.domain_zone.as_ref()?;
+        Some(zone.render(Values {
+            name: "",
+            namespace,
+            domain,
+            tag: "",
+        }))
     }
 
     /// The cluster of `revision` by the document's template.
@@ -125,6 +189,7 @@ fn check_own_header(name: &str) -> Result<(), String> {
         REVISION_HEADER,
         NAMESPACE_HEADER,
         DEFAULT_ROUTE_HEADER,
+        ORIGINAL_HOST_HEADER,
         "host",
         "set-cookie",
     ]

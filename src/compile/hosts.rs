@@ -2,62 +2,68 @@
 //! host table the filter routes by and [`public_hosts`], the list the
 //! command-line tool writes into gateway manifests, so the two cannot
 //! disagree.
+//!
+//! A service, and each tag, is served under its label (its name; a tag's by
+//! the tag template) in its namespace's cluster-local zones, and, unless it
+//! is cluster-local, at its external host by the domain template; then at
+//! its custom domains.
 
 use super::defaults::Defaults;
 use super::Checks;
-use crate::config::{Document, ServiceSpec, DEFAULT_DOMAIN};
-use crate::error::ErrorKind;
-use crate::hosts::{HostClash, HostTable, HostTableBuilder};
+use crate::config::{Document, ServiceSpec, Visibility};
+use crate::error::{ConfigError, ErrorKind};
+use crate::hosts::{HostClash, HostTable, HostTableBuilder, Side, Zoned};
 use crate::ids::ServiceId;
 use crate::names::{is_dns_name, MAX_LABEL};
 use crate::routing::Service;
 
-/// The host label of a tag: `{tag}-{name}` (Knative's default tag template).
-pub fn tag_label(tag: &str, name: &str) -> String {
-    format!("{tag}-{name}")
-}
-
-/// The tag host of a custom domain: the tag label on its first label
-/// (`a-www.example.com` for tag `a` of `www.example.com`).
-pub fn custom_domain_tag_host(tag: &str, host: &str) -> String {
+/// The tag host of a custom domain: the tag's name (by the tag template) in
+/// place of its first label (`a-www.example.com` for tag `a` of
+/// `www.example.com`).
+fn custom_domain_tag_host(defaults: &Defaults, tag: &str, host: &str) -> String {
     match host.split_once('.') {
-        Some((first, rest)) => format!("{}.{rest}", tag_label(tag, first)),
-        None => tag_label(tag, host),
+        Some((first, rest)) => format!("{}.{rest}", defaults.tag_label(tag, first)),
+        None => defaults.tag_label(tag, host),
     }
 }
 
 /// One host (or family of hosts) a service claims, and the field of the
 /// configuration it comes from, for error messages.
 enum Claim<'s> {
-    /// `{label}` in every zone of the service's namespace: the external
-    /// `{label}.{namespace}.{domain}` and the cluster-local forms. The
-    /// service's own name, or a tag's `{tag}-{name}`.
-    Zoned {
+    /// `label` in every cluster-local zone of the service's namespace and,
+    /// when `public`, at its external host: the service's own name, or a
+    /// tag's label.
+    Own {
         label: String,
         tag: Option<&'s str>,
         origin: String,
+        public: bool,
     },
     /// An exact custom domain, or (with `customDomainTags`) the tag host of
     /// one.
-    Exact {
+    Custom {
         host: String,
         tag: Option<&'s str>,
         field: String,
     },
     /// `*.{suffix}`: any one label in front of the suffix.
     Wildcard { suffix: &'s str, field: String },
-    /// A custom domain that is neither.
-    Malformed { field: String, message: String },
+    /// A custom domain that is neither, or one a cluster-local service
+    /// cannot have.
+    Refused { field: String, message: String },
 }
 
 /// The distinct tags of a service's `traffic`, in order, each with the
-/// index of the target that first names it.
-fn tags(spec: &ServiceSpec) -> Vec<(&str, usize)> {
-    let mut tags: Vec<(&str, usize)> = Vec::new();
+/// index of the target that first names it and whether it is public (a
+/// tag's visibility is the lesser of its own and its service's).
+fn tags(spec: &ServiceSpec) -> Vec<(&str, usize, bool)> {
+    let service_public = spec.visibility != Some(Visibility::ClusterLocal);
+    let mut tags: Vec<(&str, usize, bool)> = Vec::new();
     for (j, target) in spec.traffic.iter().enumerate() {
         if let Some(tag) = target.tag.as_deref().filter(|t| !t.is_empty()) {
-            if !tags.iter().any(|(t, _)| *t == tag) {
-                tags.push((tag, j));
+            if !tags.iter().any(|(t, _, _)| *t == tag) {
+                let public = service_public && target.visibility != Some(Visibility::ClusterLocal);
+                tags.push((tag, j, public));
             }
         }
     }
@@ -66,30 +72,40 @@ fn tags(spec: &ServiceSpec) -> Vec<(&str, usize)> {
 
 /// Every host a service claims, in the order hosts are listed: its own,
 /// its tags' (in `traffic` order), its custom domains, and their tag hosts.
-/// The first group lives in the service's namespace zones; the second is
-/// matched as whole hosts once every service's own hosts are known.
-fn claims(spec: &ServiceSpec) -> (Vec<Claim<'_>>, Vec<Claim<'_>>) {
+/// The first group lives in the service's namespace; the second is matched
+/// as whole hosts once every service's own hosts are known.
+fn claims<'s>(spec: &'s ServiceSpec, defaults: &Defaults) -> (Vec<Claim<'s>>, Vec<Claim<'s>>) {
+    let public = spec.visibility != Some(Visibility::ClusterLocal);
     let tags = tags(spec);
-    let own = std::iter::once(Claim::Zoned {
+    let own = std::iter::once(Claim::Own {
         label: spec.name.clone(),
         tag: None,
         origin: format!("name {:?}", spec.name),
+        public,
     })
-    .chain(tags.iter().map(|&(tag, j)| Claim::Zoned {
-        label: tag_label(tag, &spec.name),
+    .chain(tags.iter().map(|&(tag, j, public)| Claim::Own {
+        label: defaults.tag_label(tag, &spec.name),
         tag: Some(tag),
         origin: format!("traffic[{j}].tag {tag:?}"),
+        public,
     }))
     .collect();
     let mut custom = Vec::with_capacity(spec.custom_domains.len());
     let mut exact = Vec::new();
     for (i, host) in spec.custom_domains.iter().enumerate() {
         let field = format!("customDomains[{i}]");
-        if let Some(suffix) = host.strip_prefix("*.") {
+        if !public {
+            custom.push(Claim::Refused {
+                message: format!(
+                    "{host:?}: a cluster-local service has no public hosts (its visibility); a custom domain is one"
+                ),
+                field,
+            });
+        } else if let Some(suffix) = host.strip_prefix("*.") {
             custom.push(if is_dns_name(suffix) && suffix.contains('.') {
                 Claim::Wildcard { suffix, field }
             } else {
-                Claim::Malformed {
+                Claim::Refused {
                     message: format!(
                         "{host:?} is not *. followed by a lower-case DNS name of two or more labels"
                     ),
@@ -98,13 +114,13 @@ fn claims(spec: &ServiceSpec) -> (Vec<Claim<'_>>, Vec<Claim<'_>>) {
             });
         } else if is_dns_name(host) {
             exact.push((host, field.clone()));
-            custom.push(Claim::Exact {
+            custom.push(Claim::Custom {
                 host: host.clone(),
                 tag: None,
                 field,
             });
         } else {
-            custom.push(Claim::Malformed {
+            custom.push(Claim::Refused {
                 message: format!("{host:?} is not a lower-case DNS name (or *. and one)"),
                 field,
             });
@@ -112,54 +128,63 @@ fn claims(spec: &ServiceSpec) -> (Vec<Claim<'_>>, Vec<Claim<'_>>) {
     }
     if spec.custom_domain_tags.unwrap_or(false) {
         for (host, field) in exact {
-            custom.extend(tags.iter().map(|&(tag, _)| Claim::Exact {
-                host: custom_domain_tag_host(tag, host),
-                tag: Some(tag),
-                field: field.clone(),
-            }));
+            custom.extend(
+                tags.iter()
+                    .filter(|(_, _, public)| *public)
+                    .map(|&(tag, _, _)| Claim::Custom {
+                        host: custom_domain_tag_host(defaults, tag, host),
+                        tag: Some(tag),
+                        field: field.clone(),
+                    }),
+            );
         }
     }
     (own, custom)
 }
 
 /// The hosts a service is served at from outside the cluster, as the
-/// configuration asks: `{name}.{namespace}.{domain}`, its tag hosts (in
+/// configuration asks: its external host by the domain template (by
+/// default `{name}.{namespace}.{domain}`), its public tags' hosts (in
 /// `traffic` order), its custom domains, and with `customDomainTags` the tag
-/// hosts of its exact custom domains. The cluster-local forms are left out.
-/// For tools that write gateway manifests; the filter's host table is built
-/// from the same claims.
+/// hosts of its exact custom domains. Cluster-local services and tags have
+/// none; the cluster-local forms are left out. For tools that write gateway
+/// manifests; the filter's host table is built from the same claims.
 pub fn public_hosts(document: &Document, spec: &ServiceSpec) -> Vec<String> {
-    let domain = spec
-        .domain
-        .as_deref()
-        .or(document.domain.as_deref())
-        .unwrap_or(DEFAULT_DOMAIN);
-    let (own, custom) = claims(spec);
-    let mut unique: Vec<String> = Vec::with_capacity(own.len() + custom.len());
+    external_hosts(document, spec).0
+}
+
+/// A service's external hosts: those it is served at (see
+/// [`public_hosts`]), and those its visibility keeps off public names (a
+/// cluster-local service's or tag's host by the domain template).
+pub fn external_hosts(document: &Document, spec: &ServiceSpec) -> (Vec<String>, Vec<String>) {
+    let mut ignored = Vec::<ConfigError>::new();
+    let defaults = Defaults::new(document, &mut ignored);
+    let domain = spec.domain.as_deref().unwrap_or(defaults.domain);
+    let (own, custom) = claims(spec, &defaults);
+    let mut public: Vec<String> = Vec::with_capacity(own.len() + custom.len());
+    let mut private: Vec<String> = Vec::new();
     for claim in own.into_iter().chain(custom) {
-        let host = match claim {
-            Claim::Zoned { label, .. } => format!("{label}.{}.{domain}", spec.namespace),
-            Claim::Exact { host, .. } => host,
-            Claim::Wildcard { suffix, .. } => format!("*.{suffix}"),
-            Claim::Malformed { .. } => continue,
+        let (host, list) = match claim {
+            Claim::Own {
+                label, public: p, ..
+            } => (
+                defaults.external_host(&label, &spec.namespace, domain),
+                if p { &mut public } else { &mut private },
+            ),
+            Claim::Custom { host, .. } => (host, &mut public),
+            Claim::Wildcard { suffix, .. } => (format!("*.{suffix}"), &mut public),
+            Claim::Refused { .. } => continue,
         };
-        if !unique.contains(&host) {
-            unique.push(host);
+        if !list.contains(&host) {
+            list.push(host);
         }
     }
-    unique
+    (public, private)
 }
 
 /// Collects every service's hosts and refuses two claims on one host.
 pub(super) struct Registry<'d> {
     builder: HostTableBuilder,
-    all: &'d [ServiceSpec],
-}
-
-/// The table once every service's own hosts are in: custom domains come
-/// next.
-pub(super) struct Registered<'d> {
-    table: HostTable,
     all: &'d [ServiceSpec],
 }
 
@@ -181,14 +206,14 @@ fn clash(all: &[ServiceSpec], claimant: ServiceId, what: &str, clash: &HostClash
 }
 
 impl<'d> Registry<'d> {
-    pub(super) fn new(all: &'d [ServiceSpec]) -> Registry<'d> {
-        Registry {
-            builder: HostTableBuilder::default(),
-            all,
-        }
+    pub(super) fn new(all: &'d [ServiceSpec], defaults: &Defaults) -> Registry<'d> {
+        let mut builder = HostTableBuilder::default();
+        builder.set_tag_shape(defaults.tag_template.tag_shape());
+        Registry { builder, all }
     }
 
-    /// Adds a service's host and its tags' hosts, in every zone.
+    /// Adds a service's host and its tags' hosts: in every cluster-local
+    /// zone, and the public ones at their external hosts.
     pub(super) fn register(
         &mut self,
         id: ServiceId,
@@ -198,8 +223,15 @@ impl<'d> Registry<'d> {
         checks: &mut Checks,
     ) {
         let domain = spec.domain.as_deref().unwrap_or(defaults.domain);
-        for claim in claims(spec).0 {
-            let Claim::Zoned { label, tag, origin } = claim else {
+        let zone = defaults.external_zone(&spec.namespace, domain);
+        for claim in claims(spec, defaults).0 {
+            let Claim::Own {
+                label,
+                tag,
+                origin,
+                public,
+            } = claim
+            else {
                 continue;
             };
             let tag = match tag {
@@ -209,68 +241,80 @@ impl<'d> Registry<'d> {
                     None => continue,
                 },
             };
-            let added = self.builder.add(
-                &service.namespace,
+            let zoned = Zoned {
+                namespace: &spec.namespace,
+                external_zone: zone.as_deref().filter(|_| public),
                 domain,
-                defaults.cluster_domain,
-                &label,
-                id,
-                tag,
-            );
-            if let Err(c) = added {
+                cluster_domain: defaults.cluster_domain,
+                label: &label,
+                public,
+            };
+            if let Err(c) = self.builder.add(zoned, id, tag) {
                 checks.fail(
                     &origin,
                     ErrorKind::Conflict,
                     clash(self.all, id, "host", &c),
                 );
+                continue;
+            }
+            if !public {
+                continue;
+            }
+            let host = defaults.external_host(&label, &spec.namespace, domain);
+            if let Some(message) = not_a_host(&host) {
+                checks.fail(
+                    &origin,
+                    ErrorKind::InvalidValue,
+                    format_args!("host {host:?} (by domainTemplate) {message}"),
+                );
+            } else if zone.is_none() {
+                if let Err(c) = self.builder.add_whole(&host, id, tag, false) {
+                    checks.fail(
+                        &origin,
+                        ErrorKind::Conflict,
+                        clash(self.all, id, "host", &c),
+                    );
+                }
             }
         }
     }
 
-    pub(super) fn build(self) -> Registered<'d> {
-        Registered {
-            table: self.builder.build(),
-            all: self.all,
-        }
-    }
-}
-
-impl Registered<'_> {
     /// Adds a service's custom domains (and, if asked, their tag hosts),
     /// reporting hosts that are malformed, listed twice, or already claimed
-    /// exactly by a service.
+    /// exactly by a service. Called once every service's own hosts are in.
     pub(super) fn register_custom_domains(
         &mut self,
         id: ServiceId,
         service: &Service,
         spec: &ServiceSpec,
+        defaults: &Defaults,
         checks: &mut Checks,
     ) {
-        for claim in claims(spec).1 {
+        for claim in claims(spec, defaults).1 {
             match claim {
-                Claim::Malformed { field, message } => {
+                Claim::Refused { field, message } => {
                     checks.fail(&field, ErrorKind::InvalidValue, message);
                 }
                 Claim::Wildcard { suffix, field } => {
-                    if let Err(c) = self.table.add_wildcard(suffix, id) {
+                    if let Err(c) = self.builder.add_wildcard(suffix, id) {
                         checks.fail(&field, ErrorKind::Conflict, clash(self.all, id, "host", &c));
                     }
                 }
-                Claim::Exact {
+                Claim::Custom {
                     host,
                     tag: None,
                     field,
                 } => {
-                    if let Err(c) = self.table.add_custom(&host, id, None) {
+                    if let Err(c) = self.builder.add_whole(&host, id, None, true) {
                         checks.fail(&field, ErrorKind::Conflict, clash(self.all, id, "host", &c));
                     }
                 }
-                Claim::Exact {
+                Claim::Custom {
                     host,
                     tag: Some(tag),
                     field,
                 } => self.register_custom_tag_host(id, service, &host, tag, &field, checks),
-                Claim::Zoned { .. } => {}
+                Claim::Own { .. } => {}
             }
         }
     }
@@ -298,7 +342,7 @@ impl Registered<'_> {
             );
             return;
         }
-        if let Err(c) = self.table.add_custom(host, id, Some(tag_id)) {
+        if let Err(c) = self.builder.add_whole(host, id, Some(tag_id), true) {
             checks.fail(
                 field,
                 ErrorKind::Conflict,
@@ -307,7 +351,20 @@ impl Registered<'_> {
         }
     }
 
-    pub(super) fn into_table(self) -> HostTable {
-        self.table
+    /// The table of the hosts `side` serves.
+    pub(super) fn build(self, side: Side) -> HostTable {
+        self.builder.build(side)
+    }
+}
+
+/// Why `host` is no host Knative would build (its FQDN check: DNS-1123
+/// labels of at most 63 characters, and at least two of them), if it is not.
+fn not_a_host(host: &str) -> Option<&'static str> {
+    if !is_dns_name(host) {
+        Some("is not a lower-case DNS name of labels of at most 63 characters")
+    } else if !host.contains('.') {
+        Some("has one label: a host needs at least two")
+    } else {
+        None
     }
 }

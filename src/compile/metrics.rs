@@ -6,7 +6,8 @@ use super::Checks;
 use crate::error::ErrorKind;
 use crate::ids::{CounterSlot, DestinationId};
 use crate::metrics::stat_safe;
-use crate::routing::{Reason, Service};
+use crate::rollout::Schedule;
+use crate::routing::{Reason, Service, Tag};
 
 /// Hands out counter slots in order, across the services of a document.
 #[derive(Default)]
@@ -30,21 +31,37 @@ pub(super) fn assign_slots(service: &mut Service, slots: &mut SlotCounter, check
     let mut tagged = vec![false; destinations];
     let mut ruled = vec![false; destinations];
     let mut split = vec![false; destinations];
+    // Where a tag can send a request: its revision, and during a rollout
+    // every revision of its schedule.
+    let reached = |tag: &Tag| -> Vec<DestinationId> {
+        let mut all = vec![tag.destination];
+        for s in tag.rollout.iter().flat_map(Schedule::splits) {
+            all.extend(s.shares().into_iter().map(|(d, _)| d));
+        }
+        all
+    };
     for tag in service.tags.iter() {
-        set(&mut tagged, tag.destination);
+        for destination in reached(tag) {
+            set(&mut tagged, destination);
+        }
     }
     for rule in service.rules.iter() {
         if let Some(tag) = service.tags.get(rule.tag.index()) {
-            set(&mut ruled, tag.destination);
+            for destination in reached(tag) {
+                set(&mut ruled, destination);
+            }
         }
     }
-    let rollout_shares = service
+    let rollout_splits = service
         .rollout
         .iter()
-        .flat_map(|r| (0..).map_while(move |k| r.step_shares(k)).flatten());
-    for (destination, share) in service.split.shares().into_iter().chain(rollout_shares) {
-        if share > 0 {
-            set(&mut split, destination);
+        .filter_map(|r| r.route())
+        .flat_map(Schedule::splits);
+    for s in std::iter::once(&service.split).chain(rollout_splits) {
+        for (destination, share) in s.shares() {
+            if share > 0 {
+                set(&mut split, destination);
+            }
         }
     }
     service.not_found_slot = slots.take();

@@ -10,7 +10,7 @@ use crate::names::is_revision_name;
 
 pub(super) fn compile<'s>(
     spec: &'s MirrorSpec,
-    tags: &[(&str, DestinationId)],
+    tags: &[(&str, DestinationId, usize)],
     revisions: &mut Revisions<'s>,
     checks: &mut Checks,
 ) -> Option<Mirror> {
@@ -31,7 +31,7 @@ pub(super) fn compile<'s>(
     }
     let destination = match (spec.tag.as_deref(), spec.revision_name.as_deref()) {
         (Some(tag), None) => {
-            let found = tags.iter().find(|(t, _)| *t == tag).map(|(_, d)| *d);
+            let found = tags.iter().find(|(t, _, _)| *t == tag).map(|(_, d, _)| *d);
             if found.is_none() {
                 checks.fail(
                     "mirror",

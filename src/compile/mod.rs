@@ -10,7 +10,8 @@
 //!   then its features, each in a file of its own ([`rules`], [`sticky`],
 //!   [`rollout`], [`mirror`]);
 //! - [`hosts`]: the hosts each service claims, for the host table and for
-//!   the tool's list of public hosts alike;
+//!   the tool's list of public hosts alike, by [`templates`] (Knative's
+//!   domain and tag templates);
 //! - [`metrics`]: which counters can occur, and their slots.
 
 mod defaults;
@@ -22,37 +23,41 @@ mod rollout;
 mod rules;
 mod service;
 mod sticky;
+mod templates;
 
 use crate::config::Document;
 use crate::error::{ConfigError, ConfigErrors, ErrorKind};
-use crate::hosts::ServiceId;
+use crate::hosts::{ServiceId, Side};
 use crate::routing::{HeaderNames, RouteTable};
 
-pub use hosts::{custom_domain_tag_host, public_hosts, tag_label};
+pub use hosts::{external_hosts, public_hosts};
 pub use locate::parse;
+pub use templates::{domain_of_host, DEFAULT_DOMAIN_TEMPLATE, DEFAULT_TAG_TEMPLATE};
 
-/// Parses and compiles a configuration document.
+/// Parses and compiles a configuration document, for both sides (every
+/// host the configuration serves).
 pub fn compile(json: &[u8]) -> Result<RouteTable, ConfigErrors> {
-    compile_document(&parse(json)?)
+    compile_for(json, Side::Both)
 }
 
-/// Validates a parsed document and compiles it.
-pub fn compile_document(document: &Document) -> Result<RouteTable, ConfigErrors> {
+/// Parses and compiles a configuration document for a filter instance that
+/// serves `side`.
+pub fn compile_for(json: &[u8], side: Side) -> Result<RouteTable, ConfigErrors> {
+    compile_document(&parse(json)?, side)
+}
+
+/// Validates a parsed document and compiles it for `side`.
+pub fn compile_document(document: &Document, side: Side) -> Result<RouteTable, ConfigErrors> {
     let mut errors = Vec::new();
     let defaults = defaults::Defaults::new(document, &mut errors);
-    let mut hosts = hosts::Registry::new(&document.services);
+    let mut hosts = hosts::Registry::new(&document.services, &defaults);
     let mut slots = metrics::SlotCounter::default();
     let mut services = Vec::with_capacity(document.services.len());
     for (index, spec) in document.services.iter().enumerate() {
         let mut checks = Checks::new(index, &spec.name, &mut errors);
-        if let Some(mut service) = service::compile(spec, &defaults, &mut checks) {
-            hosts.register(
-                ServiceId::new(index),
-                &service,
-                spec,
-                &defaults,
-                &mut checks,
-            );
+        if let Some(mut service) = service::compile(spec, &defaults, side, &mut checks) {
+            let id = ServiceId::new(index);
+            hosts.register(id, &service, spec, &defaults, &mut checks);
             if defaults.metrics {
                 metrics::assign_slots(&mut service, &mut slots, &mut checks);
             }
@@ -61,11 +66,11 @@ pub fn compile_document(document: &Document) -> Result<RouteTable, ConfigErrors>
     }
     // Custom domains go in once every service's own hosts are known, so a
     // clash is found whichever service comes first.
-    let mut hosts = hosts.build();
     for (index, service) in &services {
         if let Some(spec) = document.services.get(*index) {
             let mut checks = Checks::new(*index, &spec.name, &mut errors);
-            hosts.register_custom_domains(ServiceId::new(*index), service, spec, &mut checks);
+            let id = ServiceId::new(*index);
+            hosts.register_custom_domains(id, service, spec, &defaults, &mut checks);
         }
     }
     if !errors.is_empty() {
@@ -76,8 +81,10 @@ pub fn compile_document(document: &Document) -> Result<RouteTable, ConfigErrors>
             cluster: defaults.cluster_header.into(),
             mirror: defaults.mirror_header.into(),
             route_response: defaults.route_response_header.map(Into::into),
+            knative: defaults.tag_header,
         },
-        hosts: hosts.into_table(),
+        side,
+        hosts: hosts.build(side),
         services: services.into_iter().map(|(_, s)| s).collect(),
     })
 }

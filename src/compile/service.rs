@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use super::defaults::Defaults;
 use super::{mirror, rollout, rules, sticky, Checks};
-use crate::config::{Percent, ServiceSpec, TrafficTarget};
+use crate::config::{Percent, ServiceSpec, TrafficTarget, Visibility};
 use crate::error::ErrorKind;
+use crate::hosts::Side;
 use crate::names::{
     is_cluster_name, is_dns1035_label, is_dns1123_label, is_dns_name, is_revision_name, DNS1035,
     DNS1123, MAX_LABEL,
@@ -21,6 +22,7 @@ use crate::split::{DestinationId, Split, BUCKETS_PER_PERCENT};
 pub(super) fn compile(
     spec: &ServiceSpec,
     defaults: &Defaults,
+    side: Side,
     checks: &mut Checks,
 ) -> Option<Service> {
     if !is_dns1035_label(&spec.name) {
@@ -60,23 +62,43 @@ pub(super) fn compile(
         }
     }
 
-    let traffic = compile_traffic(spec, latest_ready, checks);
-    let mut revisions = Revisions(traffic.revisions);
-    let rollout_target = spec.rollout.as_ref().and_then(|rollout| {
-        rollout::target_revision(rollout, latest_ready, &traffic.percents, &revisions, checks)
+    let traffic = compile_traffic(spec, defaults, latest_ready, checks);
+    let mut revisions = traffic.revisions;
+    let rollout = spec.rollout.as_ref().and_then(|rollout| {
+        rollout::compile(
+            rollout,
+            &traffic.targets,
+            &mut revisions,
+            latest_ready,
+            checks,
+        )
     });
-    let rollout_destination = rollout_target.map(|revision| revisions.position_or_push(revision));
     let mirror = spec
         .mirror
         .as_ref()
         .and_then(|m| mirror::compile(m, &traffic.tags, &mut revisions, checks));
     let destinations = compile_destinations(spec, defaults, &revisions.0, checks);
+    let (rollout, mut tag_rollouts) = match rollout {
+        Some(compiled) => (Some(compiled.rollout), compiled.tags),
+        None => (None, Vec::new()),
+    };
     let mut tags: Vec<Tag> = traffic
         .tags
-        .into_iter()
-        .map(|(name, destination)| Tag {
+        .iter()
+        .map(|&(name, destination, target)| Tag {
             name: name.into(),
             destination,
+            rollout: tag_rollouts
+                .iter()
+                .position(|(j, _)| *j == target)
+                .map(|i| tag_rollouts.swap_remove(i).1),
+            // On the public side, a cluster-local tag is reached neither by
+            // its hosts (it has none there) nor by the tag header or a rule.
+            reachable: side.serves_cluster_local()
+                || traffic
+                    .targets
+                    .get(target)
+                    .is_none_or(|t| t.visibility == Visibility::Public),
         })
         .collect();
     tags.sort_by(|a, b| a.name.cmp(&b.name));
@@ -88,24 +110,11 @@ pub(super) fn compile(
         .and_then(|s| sticky::compile(s, spec, &mut header_names, checks));
     let split = Split::new(
         traffic
-            .percents
+            .targets
             .iter()
-            .map(|&(d, p)| (d, p * BUCKETS_PER_PERCENT)),
+            .map(|t| (t.destination, t.percent * BUCKETS_PER_PERCENT)),
     )
     .ok();
-    let rollout = match (&spec.rollout, rollout_destination, &split) {
-        (Some(rollout), Some(target), Some(split)) => {
-            // The split's own layout (merged, no 0% shares) in percent: the
-            // rollout drains it from its end.
-            let base: Vec<(DestinationId, u32)> = split
-                .shares()
-                .into_iter()
-                .map(|(d, buckets)| (d, buckets / BUCKETS_PER_PERCENT))
-                .collect();
-            rollout::compile(rollout, &base, target, checks)
-        }
-        _ => None,
-    };
     if !checks.ok() {
         return None;
     }
@@ -130,6 +139,7 @@ pub(super) fn compile(
         tags: tags.into(),
         split: split?,
         rollout,
+        visibility: spec.visibility.unwrap_or(Visibility::Public),
         rules: rules.into(),
         sticky,
         header_names: header_names.0.into(),
@@ -140,6 +150,7 @@ pub(super) fn compile(
 
 /// A service's distinct revisions, in order of first appearance: the
 /// destinations its splits, tags, rollout and mirror point at.
+#[derive(Default)]
 pub(super) struct Revisions<'s>(Vec<&'s str>);
 
 impl<'s> Revisions<'s> {
@@ -154,28 +165,31 @@ impl<'s> Revisions<'s> {
         };
         DestinationId::new(index)
     }
+}
 
-    /// The destination of `revision`, if it is one.
-    pub(super) fn position(&self, revision: &str) -> Option<DestinationId> {
-        self.0
-            .iter()
-            .position(|r| *r == revision)
-            .map(DestinationId::new)
-    }
+/// A traffic target, resolved.
+pub(super) struct Resolved<'s> {
+    pub(super) destination: DestinationId,
+    pub(super) percent: u32,
+    /// `latestRevision: true`: the share a rollout moves.
+    pub(super) follows_latest: bool,
+    pub(super) tag: Option<&'s str>,
+    pub(super) visibility: Visibility,
 }
 
 /// A service's `traffic` block, resolved.
 struct Traffic<'s> {
     /// Distinct revisions, in order of first appearance.
-    revisions: Vec<&'s str>,
-    /// `(destination, percent)` per target with a revision, in order.
-    percents: Vec<(DestinationId, u32)>,
-    /// `(tag, destination)`, in order.
-    tags: Vec<(&'s str, DestinationId)>,
+    revisions: Revisions<'s>,
+    /// Each target with a revision, in order.
+    targets: Vec<Resolved<'s>>,
+    /// `(tag, destination, index in targets)`, in order.
+    tags: Vec<(&'s str, DestinationId, usize)>,
 }
 
 fn compile_traffic<'s>(
     spec: &'s ServiceSpec,
+    defaults: &Defaults,
     latest_ready: Option<&'s str>,
     checks: &mut Checks,
 ) -> Traffic<'s> {
@@ -186,14 +200,16 @@ fn compile_traffic<'s>(
         latest_revision: Some(true),
         percent: Percent::HUNDRED,
         url: None,
+        visibility: None,
     }];
     let targets: &[TrafficTarget] = if spec.traffic.is_empty() {
         LATEST
     } else {
         &spec.traffic
     };
-    let mut revisions = Revisions(Vec::new());
-    let mut percents = Vec::with_capacity(targets.len());
+    let service_visibility = spec.visibility.unwrap_or(Visibility::Public);
+    let mut revisions = Revisions::default();
+    let mut resolved = Vec::with_capacity(targets.len());
     let mut tags = Vec::new();
     let mut first_use: Vec<(&str, usize)> = Vec::new();
     let mut sum: u32 = 0;
@@ -202,14 +218,27 @@ fn compile_traffic<'s>(
         let named = target.revision_name.as_deref().filter(|r| !r.is_empty());
         let latest = target.latest_revision.unwrap_or(named.is_none());
         let revision = match (latest, named) {
+            // Knative's status block names the revision a latest-following
+            // target resolved to (route_validation.go checks the two
+            // exclude each other in spec only).
+            (true, Some(name)) if latest_ready == Some(name) => latest_ready,
             (true, Some(name)) => {
-                checks.fail(
-                    &at,
-                    ErrorKind::Conflict,
-                    format_args!(
-                        "latestRevision: true and revisionName {name:?} exclude each other; set one"
+                match latest_ready {
+                    Some(latest) => checks.fail(
+                        &at,
+                        ErrorKind::Conflict,
+                        format_args!(
+                            "latestRevision: true and revisionName {name:?}, but the latest ready revision is {latest:?}: where Knative's status writes both they name the same revision; in a spec, set one (a status taken during a rollout shows the split in force: write it as a rollout from the earlier revision)"
+                        ),
                     ),
-                );
+                    None => checks.fail(
+                        &at,
+                        ErrorKind::Conflict,
+                        format_args!(
+                            "latestRevision: true and revisionName {name:?} exclude each other; set one"
+                        ),
+                    ),
+                }
                 None
             }
             (false, None) => {
@@ -251,12 +280,35 @@ fn compile_traffic<'s>(
         };
         let percent = target.percent.map_or(0, |p| u32::from(p.get()));
         sum += percent;
+        let tag = target.tag.as_deref().filter(|t| !t.is_empty());
+        // Knative resolves a tag's visibility as the lesser of its own and
+        // its service's (visibility.go, minVisibility).
+        let visibility = match (service_visibility, target.visibility) {
+            (Visibility::ClusterLocal, _) | (_, Some(Visibility::ClusterLocal)) => {
+                Visibility::ClusterLocal
+            }
+            _ => Visibility::Public,
+        };
+        if target.visibility.is_some() && tag.is_none() {
+            checks.fail(
+                &at,
+                ErrorKind::Conflict,
+                "visibility applies to a tag's hosts: give the target a tag, or set the service's visibility",
+            );
+        }
         let destination = revision.map(|r| revisions.position_or_push(r));
         if let Some(destination) = destination {
-            percents.push((destination, percent));
+            resolved.push(Resolved {
+                destination,
+                percent,
+                follows_latest: latest,
+                tag,
+                visibility,
+            });
         }
         // Knative's validation skips an empty tag: the target is untagged.
-        if let Some(tag) = target.tag.as_deref().filter(|t| !t.is_empty()) {
+        if let Some(tag) = tag {
+            let label = defaults.tag_label(tag, &spec.name);
             if !is_dns1035_label(tag) {
                 checks.fail(
                     &at,
@@ -269,19 +321,26 @@ fn compile_traffic<'s>(
                     ErrorKind::Conflict,
                     format_args!("tag {tag:?} is already used by traffic[{first}]"),
                 );
-            } else if tag.len() + 1 + spec.name.len() > MAX_LABEL {
+            } else if label.len() > MAX_LABEL {
                 checks.fail(
                     &at,
                     ErrorKind::InvalidValue,
                     format_args!(
-                        "tag {tag:?} makes the host label \"{tag}-{}\" longer than a DNS label's 63 characters",
-                        spec.name
+                        "tag {tag:?} makes the host label {label:?} longer than a DNS label's 63 characters"
+                    ),
+                );
+            } else if !is_dns1123_label(&label) {
+                checks.fail(
+                    &at,
+                    ErrorKind::InvalidValue,
+                    format_args!(
+                        "tag {tag:?} makes the host label {label:?} (by tagTemplate), which is not {DNS1123}"
                     ),
                 );
             } else {
                 first_use.push((tag, j));
-                if let Some(destination) = destination {
-                    tags.push((tag, destination));
+                if destination.is_some() {
+                    tags.push((tag, destination, resolved.len() - 1));
                 }
             }
         }
@@ -294,9 +353,12 @@ fn compile_traffic<'s>(
         );
     }
     Traffic {
-        revisions: revisions.0,
-        percents,
-        tags,
+        revisions,
+        targets: resolved,
+        tags: tags
+            .into_iter()
+            .filter_map(|(tag, destination, j)| Some((tag, destination?, j)))
+            .collect(),
     }
 }
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use rand_core::Rng;
 
+use crate::hosts::Side;
 use crate::metrics::{MetricIds, CONFIG_ACCEPTED, CONFIG_REJECTED};
 use crate::routing::{Decision, RouteTable};
 use host::{ConfigHost, Level, StreamHost};
@@ -53,10 +54,11 @@ impl<C: Copy> Filter<C> {
     pub fn configure(
         &mut self,
         config: &[u8],
+        side: Side,
         ids: &mut MetricIds<C>,
         host: &mut impl ConfigHost<Counter = C>,
     ) -> bool {
-        match crate::compile(config) {
+        match crate::compile::compile_for(config, side) {
             Ok(table) => {
                 let known = ids.len();
                 let mut counters: Vec<Option<C>> = Vec::new();
@@ -72,11 +74,12 @@ impl<C: Copy> Filter<C> {
                 host.log(
                     Level::Info,
                     format_args!(
-                        "configuration accepted: {} service(s), cluster header {:?}, {} counter(s), {} newly defined",
+                        "configuration accepted: {} service(s), cluster header {:?}, {} counter(s), {} newly defined, side {}",
                         table.services().len(),
                         table.cluster_header(),
                         counters.len(),
-                        ids.len().saturating_sub(known)
+                        ids.len().saturating_sub(known),
+                        side.as_str()
                     ),
                 );
                 if let Some(accepted) =

@@ -18,6 +18,7 @@ use std::time::UNIX_EPOCH;
 
 use knative_traffic::filter::host::{ConfigHost, HostError, Level, StreamHost};
 use knative_traffic::filter::{Filter, Flow, Stream};
+use knative_traffic::hosts::Side;
 use knative_traffic::metrics::MetricIds;
 use knative_traffic::request::{join_cookie_headers, Request, COOKIE};
 use proxy_wasm::hostcalls;
@@ -222,11 +223,20 @@ impl RootContext for Root {
                 return false;
             }
         };
+        // The side of Knative's gateways this instance serves is in its
+        // root id (`knative-traffic.cluster-local`), so that two listeners
+        // can share one configuration.
+        let root_id = hostcalls::get_property(vec!["plugin_root_id"])
+            .ok()
+            .flatten()
+            .and_then(|id| String::from_utf8(id).ok())
+            .unwrap_or_default();
+        let side = Side::from_instance_name(&root_id);
         let filter = &mut self.filter;
         METRIC_IDS
             .try_with(|ids| match ids.try_borrow_mut() {
-                Ok(mut ids) => filter.configure(&config, &mut ids, &mut Host),
-                Err(_) => filter.configure(&config, &mut MetricIds::default(), &mut Host),
+                Ok(mut ids) => filter.configure(&config, side, &mut ids, &mut Host),
+                Err(_) => filter.configure(&config, side, &mut MetricIds::default(), &mut Host),
             })
             .unwrap_or(false)
     }
