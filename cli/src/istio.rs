@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use knative_traffic::compile::public_hosts;
+use knative_traffic::compile::external_hosts;
 use knative_traffic::config::{Document, DEFAULT_CLUSTER_DOMAIN, DEFAULT_DOMAIN};
 use knative_traffic::names::{is_dns1035_label, is_dns1123_label, is_label_part, is_object_name};
 use knative_traffic::routing::{Destination, Service, REVISION_HEADER};
@@ -400,9 +400,13 @@ fn manifests(
         .as_deref()
         .unwrap_or(DEFAULT_CLUSTER_DOMAIN);
     for (index, (spec, service)) in document.services.iter().zip(table.services()).enumerate() {
-        let (local, public): (Vec<String>, Vec<String>) = public_hosts(&document, spec)
+        // Hosts under svc.{clusterDomain}, and those the visibility keeps
+        // off public names, stay off the public gateway.
+        let (public, private) = external_hosts(&document, spec);
+        let (mut local, public): (Vec<String>, Vec<String>) = public
             .into_iter()
             .partition(|h| is_cluster_local(h, cluster_domain));
+        local.extend(private);
         if !local.is_empty() {
             let outcome = if public.is_empty() {
                 "no VirtualService is written for the service"

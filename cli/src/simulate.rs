@@ -53,7 +53,7 @@ pub struct Args {
     requests: u64,
     /// The proxy's clock for the requests, an RFC 3339 instant such as
     /// 2026-11-25T16:05:00Z (default: now); it decides a timed rollout's step
-    #[arg(long, value_name = "TIME", value_parser = parse_at)]
+    #[arg(long, value_name = "TIME", value_parser = crate::time::parse_at)]
     at: Option<u64>,
     /// Seed of the draw's random generator: the same seed, the same counts
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -96,11 +96,6 @@ fn parse_cookie(text: &str) -> Result<Header, String> {
         name: name.to_owned(),
         value: value.trim().to_owned(),
     })
-}
-
-fn parse_at(text: &str) -> Result<u64, String> {
-    knative_traffic::time::parse_instant(text)
-        .ok_or_else(|| "not an RFC 3339 instant (e.g. 2026-11-25T16:05:00Z)".to_owned())
 }
 
 /// The simulated request: the given headers, the cookies joined into the
@@ -296,40 +291,55 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
     if let Some(service) = service.filter(|_| routed) {
         writeln!(out)?;
         let mut split = &service.split;
-        if let Some(rollout) = rollout {
-            let target = rollout
-                .step_shares(rollout.steps())
-                .and_then(|shares| shares.first().copied())
-                .and_then(|(d, _)| service.destinations.get(d.index()))
-                .map_or("?", |d| &*d.revision);
-            // The moves as the schedule makes them, which is not always the
-            // configured number of steps.
-            let target_percent = |k: u32| {
-                rollout
-                    .step_shares(k)
-                    .and_then(|shares| shares.last().copied())
-                    .map_or(0, |(_, percent)| percent)
+        // The schedule of the traffic these requests took: a rolling tag's
+        // host's own, or the main route's.
+        let tag_schedule = counts.keys().find_map(|o| match o {
+            Outcome::Routed { tag: Some(tag), .. } => service
+                .tag_rollouts()
+                .find(|(name, _)| name == tag)
+                .map(|(name, s)| (Some(name), s)),
+            _ => None,
+        });
+        let schedule = tag_schedule.or_else(|| rollout.and_then(|r| r.route()).map(|s| (None, s)));
+        if let (Some(rollout), Some((tag, schedule))) = (rollout, schedule) {
+            let name = |d: knative_traffic::ids::DestinationId| {
+                service
+                    .destinations
+                    .get(d.index())
+                    .map_or("?".to_owned(), |d| d.revision.to_string())
             };
-            let steps = rollout.steps();
-            let last =
-                target_percent(steps).saturating_sub(target_percent(steps.saturating_sub(1)));
-            let mut moves = format!("{steps} steps of {}%", rollout.step_size());
-            if last != rollout.step_size() {
-                moves.push_str(&format!(" (the last {last}%)"));
-            }
+            let (from, to) = (name(rollout.from()), name(rollout.to()));
+            let what = match tag {
+                Some(tag) => format!("tag {tag}'s host"),
+                None => format!("the latest-following {}%", schedule.share()),
+            };
             writeln!(
                 out,
-                "timed rollout to {target}: 1%, then {moves}, from {} to {}",
-                format_instant(rollout.start_ms()),
-                format_instant(rollout.end_ms())
+                "timed rollout of {what} from {from} to {to}: {}",
+                describe_schedule(schedule)
             )?;
-            let state = match rollout.step_at(now) {
-                None => "not started: the traffic percents are in force".to_owned(),
-                Some(k) if k >= rollout.steps() => format!("complete: {target} has everything"),
-                Some(k) => format!("step {} of {}", k + 1, rollout.steps()),
+            let state = match schedule.step_at(now) {
+                None => format!("not started: {from} has it"),
+                Some(k) if k >= schedule.steps() => {
+                    format!("complete: {to} has {}%", schedule.share())
+                }
+                Some(k) => {
+                    let percent = new_percent(schedule, rollout, k);
+                    let next = schedule.step_start_ms(k + 1).map_or(String::new(), |at| {
+                        format!("; the next at {}", format_instant(at))
+                    });
+                    if k == 0 {
+                        format!("{to} has its first 1%{next}")
+                    } else {
+                        format!(
+                            "{to} has {percent}% after step {k} of {}{next}",
+                            schedule.steps()
+                        )
+                    }
+                }
             };
             writeln!(out, "at {}: {state}", format_instant(now))?;
-            split = rollout.split_at(now).unwrap_or(&service.split);
+            split = schedule.split_at(now).unwrap_or(&service.split);
         } else if args.at.is_some() {
             writeln!(
                 out,
@@ -357,6 +367,42 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
         }
     }
     Ok(EXIT_OK)
+}
+
+/// The new revision's percent after move k of `schedule`.
+fn new_percent(
+    schedule: &knative_traffic::rollout::Schedule,
+    rollout: &knative_traffic::rollout::Rollout,
+    k: u32,
+) -> u32 {
+    schedule
+        .step_shares(k)
+        .and_then(|shares| shares.into_iter().find(|(d, _)| *d == rollout.to()))
+        .map_or(0, |(_, percent)| percent)
+}
+
+/// `1% at 2026-11-25T16:00:00Z, then 4 steps of 25% (the last 24%), the
+/// last at 2026-11-25T16:10:00Z`.
+fn describe_schedule(schedule: &knative_traffic::rollout::Schedule) -> String {
+    let steps = schedule.steps();
+    let size = schedule.step_size();
+    // The last move gives what is left, at most the step size.
+    let last = schedule
+        .share()
+        .saturating_sub(1)
+        .saturating_sub(size * steps.saturating_sub(1));
+    let mut moves = format!(
+        "{steps} step{} of {size}%",
+        if steps == 1 { "" } else { "s" }
+    );
+    if last != size && steps > 1 {
+        moves.push_str(&format!(" (the last {last}%)"));
+    }
+    format!(
+        "1% at {}, then {moves}, the last at {}",
+        format_instant(schedule.start_ms()),
+        format_instant(schedule.end_ms())
+    )
 }
 
 /// `traffic-example-v1 80%, traffic-example-v2 20%`.

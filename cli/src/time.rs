@@ -11,6 +11,12 @@ pub fn now_ms() -> u64 {
 
 pub use knative_traffic::time::format_instant;
 
+/// An instant on the command line (`--at`): RFC 3339.
+pub fn parse_at(text: &str) -> Result<u64, String> {
+    knative_traffic::time::parse_instant(text)
+        .ok_or_else(|| "not an RFC 3339 instant (e.g. 2026-11-25T16:05:00Z)".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

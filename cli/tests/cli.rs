@@ -540,11 +540,11 @@ fn simulate_rules_and_sticky_keys() {
 
 #[test]
 fn simulate_a_timed_rollout_at_an_instant() {
-    let at = |instant: &str| {
+    let at = |host: &str, instant: &str| {
         simulate(&[
             "features.json",
             "--host",
-            "web.shop.example.com",
+            host,
             "--at",
             instant,
             "--requests",
@@ -562,10 +562,12 @@ fn simulate_a_timed_rollout_at_an_instant() {
             .map(|l| l.to_string())
             .collect()
     };
-    let header =
-        "timed rollout to web-3: 1%, then 4 steps of 25% (the last 24%), from 2026-11-25T16:00:00Z to 2026-11-25T16:10:00Z";
+    let main = "web.shop.example.com";
+    // The latest-following 40% rolls from web-2 to web-3; web-1's pinned
+    // 60% stays (Knative's TestStep "roll, where sum < 100%").
+    let header = "timed rollout of the latest-following 40% from web-2 to web-3: 1% at 2026-11-25T16:00:00Z, then 4 steps of 10% (the last 9%), the last at 2026-11-25T16:10:00Z";
 
-    let before = at("2026-11-25T15:59:59Z");
+    let before = at(main, "2026-11-25T15:59:59Z");
     assert!(before
         .stdout
         .contains("2000 requests, seed 1, at 2026-11-25T15:59:59Z; headers: none\n"));
@@ -573,80 +575,59 @@ fn simulate_a_timed_rollout_at_an_instant() {
         tail(&before),
         [
             header,
-            "at 2026-11-25T15:59:59Z: not started: the traffic percents are in force",
+            "at 2026-11-25T15:59:59Z: not started: web-2 has it",
             "split in force: web-1 60%, web-2 40%",
         ]
     );
 
-    // Knative's step rule: 1%, 26%, 51%, 76%, 100%, web-2 drained first.
-    let during = at("2026-11-25T16:05:00Z");
+    let during = at(main, "2026-11-25T16:05:00Z");
     assert_eq!(
         tail(&during),
         [
             header,
-            "at 2026-11-25T16:05:00Z: step 3 of 4",
-            "split in force: web-1 49%, web-3 51%",
+            "at 2026-11-25T16:05:00Z: web-3 has 21% after step 2 of 4; the next at 2026-11-25T16:07:30Z",
+            "split in force: web-1 60%, web-2 19%, web-3 21%",
         ]
     );
     let table = rows(&during.stdout);
-    assert_eq!(table.len(), 2, "{}", during.stdout);
-    assert_eq!(table[0].revision, "web-1");
-    assert_binomial("web-1 at 49%", table[0].requests, 2000, 0.49);
-    assert_eq!(table[1].revision, "web-3");
-    assert_binomial("web-3 at 51%", table[1].requests, 2000, 0.51);
+    assert_eq!(table.len(), 3, "{}", during.stdout);
+    let share = |revision: &str| {
+        table
+            .iter()
+            .find(|r| r.revision == revision)
+            .map_or(0, |r| r.requests)
+    };
+    assert_binomial("web-1 at 60%", share("web-1"), 2000, 0.60);
+    assert_binomial("web-2 at 19%", share("web-2"), 2000, 0.19);
+    assert_binomial("web-3 at 21%", share("web-3"), 2000, 0.21);
 
-    let first = at("2026-11-25T16:00:00.500Z");
+    let first = at(main, "2026-11-25T16:00:00.500Z");
     assert_eq!(
         tail(&first)[1..],
         [
-            "at 2026-11-25T16:00:00.500Z: step 1 of 4",
+            "at 2026-11-25T16:00:00.500Z: web-3 has its first 1%; the next at 2026-11-25T16:02:30Z",
             "split in force: web-1 60%, web-2 39%, web-3 1%",
         ]
     );
 
-    let after = at("2026-11-25T16:10:00Z");
+    let after = at(main, "2026-11-25T16:10:00Z");
     assert_eq!(
         tail(&after)[1..],
         [
-            "at 2026-11-25T16:10:00Z: complete: web-3 has everything",
-            "split in force: web-3 100%",
+            "at 2026-11-25T16:10:00Z: complete: web-3 has 40%",
+            "split in force: web-1 60%, web-3 40%",
         ]
-    );
-    assert_eq!(
-        rows(&after.stdout)[0],
-        row("web-3", "web-3", 2000, "100.0%", "draw")
     );
 
-    // Seven steps of round(99 / 7) = 14% take eight moves, 75 s apart, the
-    // last of 1% at the end: the tool reports the moves as made.
-    let mut seven: Value =
-        serde_json::from_str(&std::fs::read_to_string(data().join("features.json")).unwrap())
-            .unwrap();
-    seven["services"][0]["rollout"]["steps"] = json!(7);
-    let file = scratch("seven-steps.json", &seven.to_string());
-    let at = |instant: &str| {
-        simulate(&[
-            file.arg(),
-            "--host",
-            "web.shop.example.com",
-            "--at",
-            instant,
-        ])
-    };
-    let header = "timed rollout to web-3: 1%, then 8 steps of 14% (the last 1%), from 2026-11-25T16:00:00Z to 2026-11-25T16:10:00Z";
+    // The canary tag follows the latest revision: its host rolls its own
+    // 100% (Knative's TestRoundTrippingWithRollout).
+    let canary = at("canary-web.shop.example.com", "2026-11-25T16:05:00Z");
     assert_eq!(
-        tail(&at("2026-11-25T16:08:44.999Z")),
+        tail(&canary),
         [
-            header,
-            "at 2026-11-25T16:08:44.999Z: step 7 of 8",
-            "split in force: web-1 15%, web-3 85%",
-        ]
-    );
-    assert_eq!(
-        tail(&at("2026-11-25T16:08:45Z"))[1..],
-        [
-            "at 2026-11-25T16:08:45Z: step 8 of 8",
-            "split in force: web-1 1%, web-3 99%",
+            "timed rollout of tag canary's host from web-2 to web-3: 1% at 2026-11-25T16:00:00Z, then 4 steps of 25% (the last 24%), the last at 2026-11-25T16:10:00Z",
+            "at 2026-11-25T16:05:00Z: web-3 has 51% after step 2 of 4; the next at 2026-11-25T16:07:30Z",
+            "split in force: web-2 49%, web-3 51%",
         ]
     );
 
@@ -779,10 +760,12 @@ fn import_a_list_of_services() {
                 ]
             },
             {
-                // A cluster-local Service: its URL is in svc.cluster.local.
+                // A cluster-local Service: its URL is in svc.cluster.local,
+                // so it gets no public host.
                 "name": "payments",
                 "namespace": "shop",
                 "domain": "svc.cluster.local",
+                "visibility": "cluster-local",
                 "latestReadyRevisionName": "payments-00004",
                 "traffic": [{"latestRevision": true, "percent": 100}]
             }
@@ -804,7 +787,7 @@ fn import_warns_of_a_status_that_may_not_be_served() {
         [
             "warning: not-ready.json: shop/web: the Service is not Ready (RevisionFailed: Revision \"web-00007\" failed with message: Container failed with: exec format error.): Knative may still be serving an earlier traffic split",
             "warning: not-ready.json: shop/web: the status is of generation 6 and the spec of generation 7: Knative has not caught up with the spec yet",
-            "warning: not-ready.json: shop/web: serving.knative.dev/rollout-duration is \"380s\": the imported split applies at once; add a `rollout` to the service for a timed rollout",
+            "warning: not-ready.json: shop/web: serving.knative.dev/rollout-duration is \"380s\": no rollout is in progress, and the filter keeps no history: when a new revision is ready, give the service a `rollout` from the one it replaces",
         ]
     );
     let config = r.stdout_json();
@@ -824,12 +807,175 @@ fn import_refuses_what_it_cannot_carry_over() {
         "no-status.json: default/traffic-example: status.url is missing: the Service has not been reconciled (no status), so its host and domain are unknown; import what `kubectl get ksvc -o json` prints from the cluster\n"
     );
 
+    // A cluster of another domain template, not given: the import says
+    // how to give it (import_follows_the_clusters_host_templates imports it).
     let r = run(&["import-knative", "custom-domain-template.json"]);
     assert_eq!(r.status, 1, "{r:?}");
     assert_eq!(r.stdout, "");
     assert_eq!(
         r.stderr,
-        "custom-domain-template.json: default/hello: status.url \"http://hello-default.apps-crc.testing\" is not {name}.{namespace}.{domain} (hello.default.…): the cluster's domain-template is not Knative's default, and the filter's configuration reaches services only at {name}.{namespace}.{domain}\n"
+        "custom-domain-template.json: default/hello: status.url \"http://hello-default.apps-crc.testing\" is not {name}.{namespace}.{domain} (hello.default.…): the cluster's domain-template is not Knative's default; pass it with --domain-template or --config-network\n"
+    );
+}
+
+/// Knative's config-network templates (TestDomainNameFromTemplate "Dash"):
+/// given as an option or by the cluster's ConfigMap, the domain is read off
+/// status.url by them, and the configuration carries them.
+#[test]
+fn import_follows_the_clusters_host_templates() {
+    let dash = "{{.Name}}-{{.Namespace}}.{{.Domain}}";
+    let r = run(&[
+        "import-knative",
+        "custom-domain-template.json",
+        "--domain-template",
+        dash,
+    ]);
+    assert_eq!(r.status, 0, "{r:?}");
+    let config = r.stdout_json();
+    assert_eq!(config["domainTemplate"], dash);
+    assert_eq!(config["services"][0]["domain"], "apps-crc.testing");
+    let network = scratch(
+        "config-network.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "config-network", "namespace": "knative-serving"},
+                "data": {"domain-template": dash, "tag-template": "{{.Name}}-{{.Tag}}"}})
+        .to_string(),
+    );
+    let r = run(&[
+        "import-knative",
+        "custom-domain-template.json",
+        "--config-network",
+        network.arg(),
+    ]);
+    assert_eq!(r.status, 0, "{r:?}");
+    let config = r.stdout_json();
+    assert_eq!(config["domainTemplate"], dash);
+    assert_eq!(config["tagTemplate"], "{{.Name}}-{{.Tag}}");
+    // The hosts the filter serves are the cluster's.
+    let table = knative_traffic::compile(r.stdout.as_bytes()).unwrap();
+    let host = knative_traffic::compile::public_hosts(
+        &serde_json::from_value(config.clone()).unwrap(),
+        &serde_json::from_value(config["services"][0].clone()).unwrap(),
+    );
+    assert_eq!(host, ["hello-default.apps-crc.testing"]);
+    assert_eq!(table.services().len(), 1);
+}
+
+/// config-features' tag-header-based-routing (features.go: Enabled turns it
+/// on, anything else leaves Knative's default, Disabled).
+#[test]
+fn import_reads_the_tag_header_switch_from_config_features() {
+    let features = |value: &str| {
+        scratch(
+            "config-features.json",
+            &json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "config-features", "namespace": "knative-serving"},
+                    "data": {"tag-header-based-routing": value}})
+            .to_string(),
+        )
+    };
+    for (value, written) in [
+        ("enabled", None),
+        ("Enabled", None),
+        ("Disabled", Some(false)),
+        ("Allowed", Some(false)),
+        ("Restricted", Some(false)),
+    ] {
+        let file = features(value);
+        let r = run(&[
+            "import-knative",
+            "traffic-example.json",
+            "--config-features",
+            file.arg(),
+        ]);
+        assert_eq!(r.status, 0, "{r:?}");
+        let config = r.stdout_json();
+        assert_eq!(
+            config.get("tagHeaderBasedRouting").and_then(Value::as_bool),
+            written,
+            "{value}"
+        );
+    }
+}
+
+/// A Service with a cluster-local tag (its placeholder Service labelled,
+/// e2e TestSubrouteVisibilityPublicToPrivate): the tag's status URL is under
+/// svc.cluster.local, and the import makes it cluster-local.
+#[test]
+fn import_reads_a_cluster_local_tag_from_its_status_url() {
+    let file = edited_traffic_example(|ksvc| {
+        ksvc["status"]["traffic"][1]["url"] =
+            json!("http://v2-traffic-example.default.svc.cluster.local");
+    });
+    let r = run(&["import-knative", file.arg()]);
+    assert_eq!(r.status, 0, "{r:?}");
+    let config = r.stdout_json();
+    let traffic = &config["services"][0]["traffic"];
+    assert_eq!(traffic[1]["tag"], "v2");
+    assert_eq!(traffic[1]["visibility"], "cluster-local");
+    assert!(traffic[0].get("visibility").is_none());
+    assert!(config["services"][0].get("visibility").is_none());
+}
+
+/// A Service mid-rollout (rollout_test.go TestStep "roll, where sum <
+/// 100%"): its status shows the latest-following share split between the
+/// previous and the new revision; the import reproduces that split at the
+/// instant it was read and continues Knative's steps to the end.
+#[test]
+fn import_continues_a_rollout_in_progress() {
+    let file = edited_traffic_example(|ksvc| {
+        ksvc["metadata"]["annotations"]["serving.knative.dev/rollout-duration"] = json!("400s");
+        ksvc["spec"]["traffic"] = json!([
+            {"tag": "v1", "revisionName": "traffic-example-v1", "percent": 30},
+            {"latestRevision": true, "percent": 70}
+        ]);
+        ksvc["status"]["traffic"] = json!([
+            {"tag": "v1", "revisionName": "traffic-example-v1", "percent": 30, "latestRevision": false,
+             "url": "http://v1-traffic-example.default.knative.kuberun.com"},
+            {"revisionName": "traffic-example-v2", "percent": 33, "latestRevision": true},
+            {"revisionName": "traffic-example-v3", "percent": 37, "latestRevision": true}
+        ]);
+    });
+    let at = "2026-11-25T16:05:00Z";
+    let r = run(&["import-knative", file.arg(), "--at", at]);
+    assert_eq!(r.status, 0, "{r:?}");
+    let config = r.stdout_json();
+    let rollout = &config["services"][0]["rollout"];
+    assert_eq!(rollout["fromRevisionName"], "traffic-example-v2");
+    assert_eq!(rollout["duration"], "400s");
+    // The filter's own simulation of the imported configuration, at the
+    // instant the status was read, shows the split in force.
+    let imported = scratch("imported.json", &r.stdout);
+    let sim = run(&[
+        "simulate",
+        imported.arg(),
+        "--host",
+        "traffic-example.default.knative.kuberun.com",
+        "--at",
+        at,
+    ]);
+    assert!(
+        sim.stdout.contains(
+            "split in force: traffic-example-v1 30%, traffic-example-v2 33%, traffic-example-v3 37%"
+        ),
+        "{}",
+        sim.stdout
+    );
+    // ... and the rollout goes on to the end: 70% on the new revision.
+    let later = run(&[
+        "simulate",
+        imported.arg(),
+        "--host",
+        "traffic-example.default.knative.kuberun.com",
+        "--at",
+        "2026-11-25T17:00:00Z",
+    ]);
+    assert!(
+        later
+            .stdout
+            .contains("split in force: traffic-example-v1 30%, traffic-example-v3 70%"),
+        "{}",
+        later.stdout
     );
 }
 

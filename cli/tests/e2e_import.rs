@@ -50,9 +50,12 @@ fn host(url: &Value) -> String {
 /// tool wrote it, and one cluster per revision.
 fn envoy(bin: &Path, configuration: &str, clusters: &BTreeMap<String, &Backend>) -> Envoy {
     let mut config = EnvoyConfig::from_repo("envoy/envoy.yaml");
+    // Both sides of Knative's gateways: the imported List has a public and
+    // a cluster-local Service.
     config
         .set_plugin_configuration_text(configuration)
-        .set_clusters(clusters);
+        .set_clusters(clusters)
+        .set_root_id("knative-traffic.both");
     Envoy::start(bin, config)
 }
 

@@ -3,13 +3,22 @@
 //! (a List) prints them.
 //!
 //! Each Service becomes one service of the configuration: `metadata.name` and
-//! `metadata.namespace`; the domain from `status.url`, whose host is
-//! `{name}.{namespace}.{domain}` under Knative's default domain template;
-//! `spec.traffic` as it is (Knative's default, 100% to the latest revision,
-//! when it is empty); and `status.latestReadyRevisionName`, which
-//! `latestRevision` targets resolve to. The cluster domain comes from
-//! `status.address.url` (`{name}.{namespace}.svc.{clusterDomain}`). The
-//! result is checked with the filter's own validation before it is written.
+//! `metadata.namespace`; the domain from `status.url`, whose host the
+//! cluster's domain template built (Knative's default,
+//! `{name}.{namespace}.{domain}`, unless config-network says otherwise);
+//! its visibility (cluster-local when its URL is, or its label says so, and
+//! per tag when the tag's status URL is); `spec.traffic` as it is (Knative's
+//! default, 100% to the latest revision, when it is empty); and
+//! `status.latestReadyRevisionName`, which `latestRevision` targets resolve
+//! to. A rollout in progress is continued from its split in force
+//! ([`rollout`]). The cluster domain comes from `status.address.url`
+//! (`{name}.{namespace}.svc.{clusterDomain}`), the templates and the
+//! tag-header switch from config-network and config-features
+//! ([`cluster`]). The result is checked with the filter's own validation
+//! before it is written.
+
+mod cluster;
+mod rollout;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -17,7 +26,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::time::{format_instant, now_ms};
 use crate::{input, EXIT_FAILURE, EXIT_OK};
+use cluster::Cluster;
 
 /// Write the filter's configuration for Knative Services.
 ///
@@ -41,6 +52,26 @@ pub struct Args {
     /// filter's, {revision})
     #[arg(long, value_name = "TEMPLATE")]
     cluster_template: Option<String>,
+    /// The cluster's config-network ConfigMap (`kubectl get cm -n
+    /// knative-serving config-network -o json`): its domain-template,
+    /// tag-template and rollout-duration
+    #[arg(long, value_name = "FILE")]
+    config_network: Option<PathBuf>,
+    /// The cluster's config-features ConfigMap: its tag-header-based-routing
+    #[arg(long, value_name = "FILE")]
+    config_features: Option<PathBuf>,
+    /// The cluster's domain-template, e.g. '{{.Name}}-{{.Namespace}}.{{.Domain}}'
+    /// (over config-network's)
+    #[arg(long, value_name = "TEMPLATE")]
+    domain_template: Option<String>,
+    /// The cluster's tag-template, e.g. '{{.Name}}-{{.Tag}}' (over
+    /// config-network's)
+    #[arg(long, value_name = "TEMPLATE")]
+    tag_template: Option<String>,
+    /// The instant the Services' status was read, an RFC 3339 instant
+    /// (default: now); a rollout in progress continues from its split then
+    #[arg(long, value_name = "TIME", value_parser = crate::time::parse_at)]
+    at: Option<u64>,
 }
 
 /// Kubernetes' default cluster domain; the filter's too.
@@ -56,6 +87,12 @@ struct Configuration {
     cluster_template: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cluster_domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain_template: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag_template: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag_header_based_routing: Option<bool>,
     services: Vec<ImportedService>,
 }
 
@@ -66,9 +103,26 @@ struct ImportedService {
     namespace: String,
     domain: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    visibility: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     latest_ready_revision_name: Option<String>,
     traffic: Vec<Target>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollout: Option<ImportedRollout>,
 }
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ImportedRollout {
+    from_revision_name: String,
+    start: String,
+    duration: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_step: Option<String>,
+}
+
+const CLUSTER_LOCAL: &str = "cluster-local";
+const VISIBILITY_LABEL: &str = "networking.knative.dev/visibility";
 
 /// A traffic target with Knative's values as they are, so that the filter's
 /// validation judges them (and says so in its own words).
@@ -82,6 +136,8 @@ struct Target {
     #[serde(skip_serializing_if = "Option::is_none")]
     latest_revision: Option<Value>,
     percent: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visibility: Option<&'static str>,
 }
 
 /// What one Service gave: its configuration, and its cluster domain if its
@@ -100,8 +156,27 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
         }
     };
     let file = &input.name;
+    let cluster = match Cluster::read(
+        args.config_network.as_deref(),
+        args.config_features.as_deref(),
+        args.domain_template.as_deref(),
+        args.tag_template.as_deref(),
+    ) {
+        Ok(cluster) => cluster,
+        Err(errors) => {
+            for error in errors {
+                writeln!(err, "{error}")?;
+            }
+            return Ok(EXIT_FAILURE);
+        }
+    };
     let mut warnings = Vec::new();
-    let result = import(&input.bytes, args.cluster_template.clone(), &mut warnings);
+    let settings = Settings {
+        cluster_template: args.cluster_template.clone(),
+        cluster,
+        now_ms: args.at.unwrap_or_else(now_ms),
+    };
+    let result = import(&input.bytes, &settings, &mut warnings);
     for warning in &warnings {
         writeln!(err, "warning: {file}: {warning}")?;
     }
@@ -136,11 +211,18 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
     Ok(EXIT_OK)
 }
 
+/// What the import knows beside the Services.
+struct Settings {
+    cluster_template: Option<String>,
+    cluster: Cluster,
+    now_ms: u64,
+}
+
 /// The configuration for a `kubectl get ksvc -o json` document, or every
 /// error in it.
 fn import(
     json: &[u8],
-    cluster_template: Option<String>,
+    settings: &Settings,
     warnings: &mut Vec<String>,
 ) -> Result<Configuration, Vec<String>> {
     let document: Value = serde_json::from_slice(json).map_err(|e| {
@@ -178,7 +260,7 @@ fn import(
     let mut errors = Vec::new();
     let mut imported = Vec::new();
     for (place, item) in items {
-        match import_service(&place, item, warnings) {
+        match import_service(&place, item, settings, warnings) {
             Ok(service) => imported.push(service),
             Err(mut e) => errors.append(&mut e),
         }
@@ -204,9 +286,15 @@ fn import(
     if !errors.is_empty() {
         return Err(errors);
     }
+    let cluster = &settings.cluster;
     Ok(Configuration {
-        cluster_template,
+        cluster_template: settings.cluster_template.clone(),
         cluster_domain: cluster_domain.filter(|d| d != DEFAULT_CLUSTER_DOMAIN),
+        domain_template: cluster.domain_template.clone(),
+        tag_template: cluster.tag_template.clone(),
+        // Knative ships the switch off; the filter has it on: only the
+        // cluster's own setting is written.
+        tag_header_based_routing: cluster.tag_header.filter(|on| !on),
         services: imported.into_iter().map(|i| i.service).collect(),
     })
 }
@@ -229,6 +317,7 @@ fn label(place: &str, namespace: Option<&str>, name: Option<&str>) -> String {
 fn import_service(
     place: &str,
     item: &Value,
+    settings: &Settings,
     warnings: &mut Vec<String>,
 ) -> Result<Imported, Vec<String>> {
     let str_at = |pointer: &str| item.pointer(pointer).and_then(Value::as_str);
@@ -274,19 +363,55 @@ fn import_service(
             "status.url is missing: the Service has not been reconciled (no status), so its host and domain are unknown; import what `kubectl get ksvc -o json` prints from the cluster".into(),
         )]);
     };
-    let domain = match url_host(url) {
-        Some(host) => match host
+    let cluster_domain = str_at("/status/address/url")
+        .and_then(url_host)
+        .and_then(|host| {
+            host.strip_prefix(&format!("{name}.{namespace}.svc."))
+                .map(str::to_owned)
+        })
+        .filter(|d| !d.is_empty());
+    let local_suffix = format!(
+        ".svc.{}",
+        cluster_domain.as_deref().unwrap_or(DEFAULT_CLUSTER_DOMAIN)
+    );
+    let host = url_host(url);
+    // Knative gives a cluster-local Service (by its label, or a cluster
+    // without a domain) a URL under svc.{clusterDomain}.
+    let labelled_local = item
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(VISIBILITY_LABEL))
+        .and_then(Value::as_str)
+        == Some(CLUSTER_LOCAL);
+    let local = labelled_local || host.as_deref().is_some_and(|h| h.ends_with(&local_suffix));
+    let template = settings.cluster.domain_template();
+    let domain = match host {
+        // A cluster-local URL is always Knative's default form under svc.
+        Some(host) if local => host
             .strip_prefix(&format!("{name}.{namespace}."))
             .filter(|d| !d.is_empty())
-        {
-            Some(domain) => Some(domain.to_owned()),
-            None => {
-                errors.push(fail(format!(
-                    "status.url {url:?} is not {{name}}.{{namespace}}.{{domain}} ({name}.{namespace}.…): the cluster's domain-template is not Knative's default, and the filter's configuration reaches services only at {{name}}.{{namespace}}.{{domain}}"
+            .map(str::to_owned)
+            .or_else(|| Some(local_suffix.trim_start_matches('.').to_owned())),
+        Some(host) => {
+            match knative_traffic::compile::domain_of_host(template, name, namespace, &host) {
+                Ok(Some(domain)) => Some(domain),
+                Ok(None) if settings.cluster.domain_template.is_none() => {
+                    errors.push(fail(format!(
+                    "status.url {url:?} is not {{name}}.{{namespace}}.{{domain}} ({name}.{namespace}.…): the cluster's domain-template is not Knative's default; pass it with --domain-template or --config-network"
                 )));
-                None
+                    None
+                }
+                Ok(None) => {
+                    errors.push(fail(format!(
+                    "status.url {url:?} is not the host the domain template {template:?} makes for {name} in {namespace}"
+                )));
+                    None
+                }
+                Err(message) => {
+                    errors.push(fail(format!("the domain template {template:?} {message}")));
+                    None
+                }
             }
-        },
+        }
         None => {
             errors.push(fail(format!("status.url {url:?} is not an http(s) URL")));
             None
@@ -339,17 +464,72 @@ fn import_service(
             revision_name: None,
             latest_revision: Some(Value::Bool(true)),
             percent: Value::from(100),
+            visibility: None,
         });
     }
 
     check_status(item, &fail, warnings);
-    let cluster_domain = str_at("/status/address/url")
-        .and_then(url_host)
-        .and_then(|host| {
-            host.strip_prefix(&format!("{name}.{namespace}.svc."))
-                .map(str::to_owned)
-        })
-        .filter(|d| !d.is_empty());
+    let status_traffic: Vec<Value> = item
+        .pointer("/status/traffic")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    // A tag whose status URL is cluster-local while its Service is not:
+    // Knative's label on the tag's placeholder Service.
+    if !local {
+        for target in &mut targets {
+            let tag = target.tag.as_ref().and_then(Value::as_str).unwrap_or("");
+            let tag_local = !tag.is_empty()
+                && status_traffic.iter().any(|t| {
+                    t.get("tag").and_then(Value::as_str) == Some(tag)
+                        && t.get("url")
+                            .and_then(Value::as_str)
+                            .and_then(url_host)
+                            .is_some_and(|h| h.ends_with(&local_suffix))
+                });
+            if tag_local {
+                target.visibility = Some(CLUSTER_LOCAL);
+            }
+        }
+    }
+    let rollout = match latest_ready.as_deref() {
+        Some(latest) => {
+            let duration = rollout_duration(item, &settings.cluster, &fail, &mut errors);
+            let mut notes = Vec::new();
+            let continued = rollout::continued(
+                &status_traffic,
+                latest,
+                duration,
+                settings.now_ms,
+                &mut notes,
+            );
+            warnings.extend(notes.into_iter().map(&fail));
+            match continued {
+                Ok(continued) => continued.map(|c| ImportedRollout {
+                    from_revision_name: c.from,
+                    start: format_instant(c.start_ms),
+                    duration: format!("{}s", c.duration_s),
+                    min_step: (c.min_step_s != 1).then(|| format!("{}s", c.min_step_s)),
+                }),
+                Err(message) => {
+                    errors.push(fail(message));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    if rollout.is_none() {
+        if let Some(duration) = item
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(ROLLOUT_DURATION))
+            .and_then(Value::as_str)
+        {
+            warnings.push(fail(format!(
+                "{ROLLOUT_DURATION} is {duration:?}: no rollout is in progress, and the filter keeps no history: when a new revision is ready, give the service a `rollout` from the one it replaces"
+            )));
+        }
+    }
 
     match domain {
         Some(domain) if errors.is_empty() => Ok(Imported {
@@ -357,13 +537,44 @@ fn import_service(
                 name: name.to_owned(),
                 namespace: namespace.to_owned(),
                 domain,
+                visibility: local.then_some(CLUSTER_LOCAL),
                 latest_ready_revision_name: latest_ready,
                 traffic: targets,
+                rollout,
             },
             cluster_domain,
         }),
         _ => Err(errors),
     }
+}
+
+/// The rollout duration in force for a Service, in whole seconds: its
+/// annotation, else (when it is missing, empty, unparseable or 0, as
+/// Knative's reconciler reads it) the cluster's config-network.
+fn rollout_duration(
+    item: &Value,
+    cluster: &Cluster,
+    fail: &impl Fn(String) -> String,
+    errors: &mut Vec<String>,
+) -> Option<u64> {
+    let annotated = item
+        .pointer("/metadata/annotations")
+        .and_then(|a| {
+            a.get(ROLLOUT_DURATION)
+                .or_else(|| a.get("serving.knative.dev/rolloutDuration"))
+        })
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty());
+    let seconds = annotated.and_then(|text| {
+        let ns = knative_traffic::time::parse_go_duration(text);
+        if ns.is_none() {
+            errors.push(fail(format!(
+                "{ROLLOUT_DURATION} {text:?} is not a duration (Go's syntax)"
+            )));
+        }
+        u64::try_from(ns? / knative_traffic::time::SECOND_NS).ok()
+    });
+    seconds.filter(|s| *s > 0).or(cluster.rollout_duration_s)
 }
 
 /// One of `spec.traffic`'s targets, and the fields it had that a traffic
@@ -374,6 +585,7 @@ fn import_target(target: &Map<String, Value>) -> Result<(Target, Vec<String>), S
         revision_name: None,
         latest_revision: None,
         percent: Value::from(0),
+        visibility: None,
     };
     let mut ignored = Vec::new();
     for (field, value) in target {
@@ -447,15 +659,6 @@ fn check_status(item: &Value, fail: &impl Fn(String) -> String, warnings: &mut V
             )));
         }
     }
-    if let Some(duration) = item
-        .pointer("/metadata/annotations")
-        .and_then(|a| a.get(ROLLOUT_DURATION))
-        .and_then(Value::as_str)
-    {
-        warnings.push(fail(format!(
-            "{ROLLOUT_DURATION} is {duration:?}: the imported split applies at once; add a `rollout` to the service for a timed rollout"
-        )));
-    }
 }
 
 /// The lower-case host of an `http://` or `https://` URL, without port,
@@ -519,6 +722,7 @@ mod tests {
             revision_name: revision.map(Value::from),
             latest_revision: latest.map(Value::Bool),
             percent: Value::from(0),
+            visibility: None,
         };
         assert!(target_follows_latest(&target(None, None)));
         assert!(target_follows_latest(&target(Some(""), None)));
