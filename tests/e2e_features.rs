@@ -288,8 +288,9 @@ fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
-/// A rollout from 00001 to 00002 a few seconds after Envoy starts: 100% v1
-/// before, 1% then 51% during (2 steps), 100% v2 after. Each request is
+/// A rollout of the latest-following target from 00001 to 00002 a few
+/// seconds after Envoy starts: 100% 00001 before, 1% then 51% during (2
+/// steps), 100% 00002 after. Each request is
 /// judged by the phase it was wholly sent and answered in; requests across a
 /// phase boundary (within a margin, for clock reads) are not judged.
 #[test]
@@ -300,8 +301,9 @@ fn a_short_timed_rollout_follows_the_clock() {
         let (step, end) = (start + 3_000, start + 6_000);
         let config = json!({"services": [{
             "name": "helloworld-go", "namespace": "example", "domain": "example.com",
-            "traffic": [{"tag": "a", "revisionName": "helloworld-go-00001", "percent": 100}],
-            "rollout": {"revisionName": "helloworld-go-00002", "start": format_instant(start), "duration": "6s", "steps": 2}
+            "latestReadyRevisionName": "helloworld-go-00002",
+            "traffic": [{"tag": "a", "latestRevision": true, "percent": 100}],
+            "rollout": {"fromRevisionName": "helloworld-go-00001", "start": format_instant(start), "duration": "6s", "steps": 2}
         }]});
         let envoy = backends.envoy(&bin, &config);
         assert!(
@@ -562,8 +564,10 @@ fn live_reconfiguration_drops_no_request_and_refuses_a_bad_update() {
             .filter_map(|l| l.split_once("configuration accepted: 1 service(s), "))
             .map(|(_, counts)| counts)
             .collect();
-        let fresh = "cluster header \"x-knative-cluster\", 9 counter(s), 9 newly defined";
-        let reused = "cluster header \"x-knative-cluster\", 9 counter(s), 0 newly defined";
+        let fresh =
+            "cluster header \"x-knative-cluster\", 9 counter(s), 9 newly defined, side public";
+        let reused =
+            "cluster header \"x-knative-cluster\", 9 counter(s), 0 newly defined, side public";
         assert!(
             loads.iter().all(|l| *l == fresh || *l == reused)
                 && loads.iter().filter(|l| **l == reused).count() >= 3,

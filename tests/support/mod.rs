@@ -304,24 +304,63 @@ impl EnvoyConfig {
         EnvoyConfig(serde_yaml::from_str(&text).expect("parse Envoy config"))
     }
 
-    /// The listener's HTTP filters.
+    /// The first listener's HTTP filters.
     fn http_filters(&mut self) -> &mut Vec<Value> {
-        self.0["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
-            ["http_filters"]
+        self.listener_http_filters(0)
+    }
+
+    fn listener_http_filters(&mut self, listener: usize) -> &mut Vec<Value> {
+        self.0["static_resources"]["listeners"][listener]["filter_chains"][0]["filters"][0]
+            ["typed_config"]["http_filters"]
             .as_array_mut()
             .expect("http_filters")
     }
 
+    /// The Wasm filter's root id on every listener, which names the side
+    /// of Knative's gateways the instance serves (`knative-traffic.both`,
+    /// `knative-traffic.cluster-local`; `knative-traffic` is the public
+    /// side).
+    pub fn set_root_id(&mut self, root_id: &str) -> &mut Self {
+        let listeners = self.0["static_resources"]["listeners"]
+            .as_array()
+            .map_or(0, Vec::len);
+        for listener in 0..listeners {
+            for filter in self.listener_http_filters(listener) {
+                if filter["typed_config"]["@type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with(".wasm.v3.Wasm"))
+                {
+                    filter["typed_config"]["config"]["root_id"] = json!(root_id);
+                }
+            }
+        }
+        self
+    }
+
     /// The Wasm filter's `config`, if the listener configures it inline.
     fn inline_wasm_config(&mut self) -> Option<&mut Value> {
-        self.http_filters()
-            .iter_mut()
-            .find(|f| {
+        self.inline_wasm_configs().into_iter().next()
+    }
+
+    /// The inline Wasm filters' `config` of every listener.
+    fn inline_wasm_configs(&mut self) -> Vec<&mut Value> {
+        self.0["static_resources"]["listeners"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+            .flat_map(|listener| {
+                listener["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
+                    .as_array_mut()
+                    .into_iter()
+                    .flatten()
+            })
+            .filter(|f| {
                 f["typed_config"]["@type"]
                     .as_str()
                     .is_some_and(|t| t.ends_with(".wasm.v3.Wasm"))
             })
             .map(|f| &mut f["typed_config"]["config"])
+            .collect()
     }
 
     fn wasm_config(&mut self) -> &mut Value {
@@ -354,11 +393,16 @@ impl EnvoyConfig {
         self.set_plugin_configuration_text(&config.to_string())
     }
 
+    /// Sets the filter's configuration, on every listener that has it.
     pub fn set_plugin_configuration_text(&mut self, text: &str) -> &mut Self {
-        self.wasm_config()["configuration"] = json!({
-            "@type": "type.googleapis.com/google.protobuf.StringValue",
-            "value": text,
-        });
+        let configs = self.inline_wasm_configs();
+        assert!(!configs.is_empty(), "a Wasm filter in the listener");
+        for config in configs {
+            config["configuration"] = json!({
+                "@type": "type.googleapis.com/google.protobuf.StringValue",
+                "value": text,
+            });
+        }
         self
     }
 
@@ -379,7 +423,7 @@ impl EnvoyConfig {
     fn finish(&mut self, wasm: &Path) {
         any_ports(&mut self.0);
         let wasm = wasm.to_str().expect("utf-8 path").to_owned();
-        if let Some(config) = self.inline_wasm_config() {
+        for config in self.inline_wasm_configs() {
             config["vm_config"]["code"]["local"] = json!({ "filename": wasm });
         }
     }
@@ -446,15 +490,23 @@ pub fn static_cluster(name: &str, port: u16) -> Value {
 /// bound later). [`wait_until_ready`] reads which ports Envoy bound.
 pub fn any_ports(config: &mut Value) {
     config["admin"]["address"]["socket_address"] = json!({"address": "127.0.0.1", "port_value": 0});
-    config["static_resources"]["listeners"][0]["address"]["socket_address"] =
-        json!({"address": "127.0.0.1", "port_value": 0});
+    for listener in config["static_resources"]["listeners"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        listener["address"]["socket_address"] = json!({"address": "127.0.0.1", "port_value": 0});
+    }
 }
 
 /// The ports an Envoy bound.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Ports {
+    /// The first listener's.
     pub listener: u16,
     pub admin: u16,
+    /// Every listener's, by name.
+    pub listeners: Vec<(String, u16)>,
 }
 
 /// Waits until the Envoy `child` (configured with [`any_ports`] and started
@@ -480,7 +532,11 @@ pub fn wait_until_ready(
             panic!("Envoy did not become ready in {timeout:?}:\n{}", tail(log));
         }
         if let Some(ports) = bound_ports(admin_address) {
-            if TcpStream::connect(("127.0.0.1", ports.listener)).is_ok() {
+            if ports
+                .listeners
+                .iter()
+                .all(|(_, port)| TcpStream::connect(("127.0.0.1", *port)).is_ok())
+            {
                 return Ok(ports);
             }
         }
@@ -498,12 +554,24 @@ fn bound_ports(admin_address: &Path) -> Option<Ports> {
     }
     let listeners = http(admin, "GET", "/listeners?format=json", &[("host", "admin")]).ok()?;
     let listeners: Value = serde_json::from_str(&listeners.body).ok()?;
-    let listener = listeners["listener_statuses"][0]["local_address"]["socket_address"]
-        ["port_value"]
-        .as_u64()
-        .and_then(|p| u16::try_from(p).ok())
-        .filter(|&p| p != 0)?;
-    Some(Ports { listener, admin })
+    let bound: Option<Vec<(String, u16)>> = listeners["listener_statuses"]
+        .as_array()?
+        .iter()
+        .map(|l| {
+            let port = l["local_address"]["socket_address"]["port_value"]
+                .as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+                .filter(|&p| p != 0)?;
+            Some((l["name"].as_str().unwrap_or("").to_owned(), port))
+        })
+        .collect();
+    let bound = bound?;
+    let listener = bound.first()?.1;
+    Some(Ports {
+        listener,
+        admin,
+        listeners: bound,
+    })
 }
 
 /// How [`Envoy::try_start_with`] runs Envoy; the default is the tests' way.
@@ -528,6 +596,8 @@ impl Default for EnvoyOptions {
 pub struct Envoy {
     pub port: u16,
     pub admin: u16,
+    /// Every listener's port, by the listener's name.
+    pub listeners: Vec<(String, u16)>,
     pub version: String,
     child: Child,
     log: PathBuf,
@@ -577,6 +647,7 @@ impl Envoy {
         let Ports {
             listener: port,
             admin,
+            listeners,
         } = wait_until_ready(&mut child, &admin_address, &log, Duration::from_secs(60))
             .map_err(|status| (status.to_string(), tail(&log)))?;
         let version = http(admin, "GET", "/server_info", &[("host", "admin")])
@@ -592,6 +663,7 @@ impl Envoy {
             held: Vec::new(),
             port,
             admin,
+            listeners,
             version,
             child,
             log,
@@ -609,11 +681,32 @@ impl Envoy {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// A request through Envoy's listener with the given Host.
+    /// A request through Envoy's (first) listener with the given Host.
     pub fn get(&self, host: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        self.get_at(self.port, host, path, headers)
+    }
+
+    /// A request through the listener named `listener`.
+    pub fn get_on(
+        &self,
+        listener: &str,
+        host: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let port = self
+            .listeners
+            .iter()
+            .find(|(name, _)| name == listener)
+            .map(|(_, port)| *port)
+            .unwrap_or_else(|| panic!("no listener {listener} in {:?}", self.listeners));
+        self.get_at(port, host, path, headers)
+    }
+
+    fn get_at(&self, port: u16, host: &str, path: &str, headers: &[(&str, &str)]) -> Response {
         let mut all = vec![("host", host)];
         all.extend_from_slice(headers);
-        http(self.port, "GET", path, &all)
+        http(port, "GET", path, &all)
             .unwrap_or_else(|e| panic!("GET {path} (Host {host}) failed: {e}\n{}", self.log()))
     }
 
