@@ -63,8 +63,10 @@ export DOCKER_COMPOSE
 docker version --format 'engine {{.Server.Version}}' >&2
 echo "compose: $DOCKER_COMPOSE" >&2
 
-step "Wasm modules (the filter, and the benchmarks' no-op filter) and the demo backend"
+step "Wasm modules (the filter, and the benchmarks' no-op filter), the demo backend and the release tool"
 ./wasm-build.sh
+# The release tool: the end-to-end tests hold it to the module's verdicts.
+cargo build --quiet --release -p knative-traffic-cli
 CARGO_TARGET_DIR=target/noop-filter cargo build --quiet --release --target wasm32-wasip1 \
   --manifest-path benches/noop-filter/Cargo.toml
 

@@ -99,7 +99,7 @@ pub struct ServiceSpec {
     #[serde(default)]
     pub traffic: Vec<TrafficTarget>,
     /// Per-revision cluster names, overriding `clusterTemplate`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub clusters: BTreeMap<String, String>,
     /// More hosts the service is served at, as at its own host: exact names,
     /// or `*.example.com` for any one label in front of `example.com`.
@@ -224,6 +224,36 @@ pub struct TrafficTarget {
     /// names (Knative's label on the tag's placeholder Service).
     #[serde(default)]
     pub visibility: Option<Visibility>,
+}
+
+/// A map whose keys are each given once: serde's maps keep the last of a
+/// repeated key, so `{"web-1": "a", "web-1": "b"}` would quietly mean "b",
+/// where a repeated field of a struct is refused.
+fn unique_keys<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    struct UniqueKeys;
+
+    impl<'de> Visitor<'de> for UniqueKeys {
+        type Value = BTreeMap<String, String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object of strings")
+        }
+
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((key, value)) = map.next_entry::<String, String>()? {
+                if out.contains_key(&key) {
+                    return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
+                }
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+
+    deserializer.deserialize_map(UniqueKeys)
 }
 
 /// A traffic share: an integer from 0 to 100, as Knative's API defines it.

@@ -49,14 +49,62 @@ pub enum ErrorKind {
     UnknownReference,
 }
 
+/// The most characters of a value an error quotes: a hostile or mistaken
+/// configuration with a 10 MB string must not write 10 MB lines into the
+/// proxy's log.
+pub const QUOTED_CHARS: usize = 100;
+
+/// `text` with every quoted part (`"…"`, as `{:?}` writes values, and
+/// `` `…` ``, as serde writes names) of more than [`QUOTED_CHARS`]
+/// characters cut to that many, followed by its length.
+pub fn bound_quotes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(4 * QUOTED_CHARS));
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '"' && c != '`' {
+            continue;
+        }
+        // A quoted part: up to the closing mark, over `\"` escapes.
+        let close = c;
+        let (mut count, mut closed) = (0usize, false);
+        let mut escaped = false;
+        for inner in chars.by_ref() {
+            if inner == close && !escaped {
+                closed = true;
+                break;
+            }
+            escaped = close == '"' && inner == '\\' && !escaped;
+            if count < QUOTED_CHARS || (escaped && count == QUOTED_CHARS) {
+                out.push(inner);
+            }
+            count += 1;
+        }
+        if count > QUOTED_CHARS {
+            // Never end inside an escape.
+            if out.ends_with('\\') {
+                out.pop();
+            }
+            out.push('…');
+        }
+        if closed {
+            out.push(close);
+        }
+        if count > QUOTED_CHARS {
+            out.push_str(&format!(" ({count} characters)"));
+        }
+    }
+    out
+}
+
 impl ConfigError {
     /// An error of the document as a whole, or of a top-level field.
     pub fn document(path: &str, kind: ErrorKind, message: impl Into<String>) -> ConfigError {
         ConfigError {
             service: None,
-            path: path.to_owned(),
+            path: bound_quotes(path),
             kind,
-            message: message.into(),
+            message: bound_quotes(&message.into()),
         }
     }
 
@@ -68,14 +116,19 @@ impl ConfigError {
         kind: ErrorKind,
         message: impl Into<String>,
     ) -> ConfigError {
+        // The name is shown unquoted, in parentheses: quoting it bounds it.
+        let name = name.map(|n| {
+            let quoted = bound_quotes(&format!("`{n}`"));
+            quoted
+                .strip_prefix('`')
+                .map(|q| q.replacen('`', "", 1))
+                .unwrap_or(quoted)
+        });
         ConfigError {
-            service: Some(ServiceRef {
-                index,
-                name: name.map(str::to_owned),
-            }),
-            path: path.to_owned(),
+            service: Some(ServiceRef { index, name }),
+            path: bound_quotes(path),
             kind,
-            message: message.into(),
+            message: bound_quotes(&message.into()),
         }
     }
 }
@@ -119,3 +172,35 @@ impl fmt::Display for ConfigErrors {
 }
 
 impl std::error::Error for ConfigErrors {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_quoted_parts_are_cut() {
+        let long = "y".repeat(250);
+        assert_eq!(
+            bound_quotes(&format!("name: {long:?} is bad, `{long}` too")),
+            format!(
+                "name: \"{}…\" (250 characters) is bad, `{}…` (250 characters) too",
+                "y".repeat(100),
+                "y".repeat(100)
+            )
+        );
+        let short = "tag \"v1\" and `x`";
+        assert_eq!(bound_quotes(short), short);
+        // An escape at the cut is not split.
+        let escaped = format!("{:?}", format!("{}\"{}", "a".repeat(99), "b".repeat(50)));
+        let cut = bound_quotes(&escaped);
+        assert!(
+            cut.starts_with(&format!("\"{}…\"", "a".repeat(99))),
+            "{cut}"
+        );
+        // An unclosed quote is cut too.
+        assert_eq!(
+            bound_quotes(&format!("\"{long}")),
+            format!("\"{}… (250 characters)", "y".repeat(100))
+        );
+    }
+}

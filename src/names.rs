@@ -46,6 +46,34 @@ pub fn is_header_name(name: &str) -> bool {
     is_token(name)
 }
 
+/// Why a header must not be one the filter writes, if it must not: writing
+/// it breaks the message (`content-length: revision=…` empties every
+/// response), its routing, a client's state or credentials, or what a
+/// proxy does. `name` is in lower case.
+pub fn reserved_header(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "content-length" => {
+            "frames the message body: a value of the filter's truncates or corrupts it"
+        }
+        "connection" | "keep-alive" | "proxy-connection" | "transfer-encoding" | "te"
+        | "trailer" | "upgrade" => {
+            "is a hop-by-hop or framing header (RFC 9110 §7.6.1): proxies act on it and remove it"
+        }
+        "host" => "names the request's host, which routing reads",
+        "cookie" | "set-cookie" => "carries cookies, the client's state",
+        "authorization" | "proxy-authorization" | "www-authenticate" | "proxy-authenticate" => {
+            "carries credentials"
+        }
+        "content-type" | "content-encoding" | "content-range" => {
+            "describes the message body, which the filter does not touch"
+        }
+        _ if name.starts_with("x-envoy-") || name.starts_with("x-forwarded-") => {
+            "is read by Envoy as an instruction"
+        }
+        _ => return None,
+    })
+}
+
 /// A cookie name: a token, as RFC 6265 defines it (the same characters as a
 /// header name).
 pub fn is_cookie_name(name: &str) -> bool {

@@ -10,6 +10,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -345,6 +346,219 @@ fn a_module_envoy_cannot_load_keeps_it_from_starting() {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Starts Envoy with the filter configuration `plugin`; `Err` with its log
+/// if it refuses it.
+fn try_plugin(setup: &Setup, bin: &Path, plugin: &str) -> Result<Envoy, String> {
+    let clusters: BTreeMap<String, &Backend> = setup
+        .revisions
+        .iter()
+        .map(|b| (format!("traffic-example-{}", b.resource), b))
+        .collect();
+    let mut config = EnvoyConfig::from_repo("envoy/envoy.yaml");
+    config
+        .set_clusters(&clusters)
+        .set_plugin_configuration_text(plugin);
+    Envoy::try_start(bin, &mut config).map_err(|(_, log)| log)
+}
+
+/// `"routeResponseHeader": "content-length"` loaded, and every routed
+/// response then came with an empty body; `clusterHeader: cookie` loaded
+/// too. Now Envoy refuses such a configuration, saying why.
+#[test]
+fn a_header_that_breaks_http_is_refused() {
+    let setup = Setup::new();
+    for bin in support::envoys() {
+        for (field, name, why) in [
+            (
+                "routeResponseHeader",
+                "content-length",
+                "frames the message body",
+            ),
+            ("clusterHeader", "content-length", "frames the message body"),
+            ("clusterHeader", "cookie", "carries cookies"),
+            (
+                "mirrorHeader",
+                "transfer-encoding",
+                "is a hop-by-hop or framing header",
+            ),
+        ] {
+            let plugin = json!({field: name, "services": [{
+                "name": "traffic-example", "namespace": "default", "domain": "example.com",
+                "traffic": [{"revisionName": "traffic-example-v1", "percent": 100}]}]});
+            let log = match try_plugin(&setup, &bin, &plugin.to_string()) {
+                Ok(envoy) => panic!("Envoy {} loaded {field}: {name}", envoy.version),
+                Err(log) => log,
+            };
+            assert!(
+                log.contains(&format!("configuration refused: {field}: \"{name}\" {why}")),
+                "{}: {field} {name}:\n{log}",
+                bin.display()
+            );
+        }
+    }
+}
+
+/// A client's `x-knative-cluster` (or mirror header) whose bytes are not
+/// UTF-8, on a host the filter does not route, was left in place: the
+/// request took the cluster-header route and got 503 NC. Now it is removed
+/// whatever its bytes, over HTTP/1.1 and HTTP/2.
+#[test]
+fn a_cluster_header_that_is_not_utf8_is_removed_over_http1_and_http2() {
+    let setup = Setup::new();
+    for bin in support::envoys() {
+        let envoy = setup.envoy(&bin, |_| {});
+        let v = envoy.version.clone();
+        for header in ["x-knative-cluster", "x-knative-mirror-cluster"] {
+            let extra = [header.as_bytes(), b": traffic-example-v1\xff\xfe\r\n"].concat();
+            let r = send(&envoy, b"elsewhere.example.org", &extra);
+            assert_eq!(
+                (r.status, r.body.as_str()),
+                (404, NOT_CONFIGURED),
+                "Envoy {v}: HTTP/1.1 {header}"
+            );
+            // HTTP/2 with prior knowledge, from curl (nghttp2).
+            let out = std::process::Command::new("curl")
+                .args([
+                    "-sS",
+                    "--http2-prior-knowledge",
+                    "-w",
+                    "\n%{http_code} %{http_version}",
+                ])
+                .args(["-H", "host: elsewhere.example.org"])
+                .arg("-H")
+                .arg(std::ffi::OsStr::from_bytes(
+                    &[header.as_bytes(), b": traffic-example-v1\xff\xfe"].concat(),
+                ))
+                .arg(format!("http://127.0.0.1:{}/", envoy.port))
+                .output()
+                .expect("run curl");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.ends_with(&format!("{NOT_CONFIGURED}\n404 2")),
+                "Envoy {v}: HTTP/2 {header}: {text} {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(envoy.counter("http.ingress.no_cluster"), 0, "Envoy {v}");
+    }
+}
+
+/// A CONNECT to a service's host was counted as a draw and given the route
+/// response header. It asks for a tunnel: it now passes through, uncounted,
+/// and Envoy answers it as it answers any CONNECT its routes do not match.
+#[test]
+fn connect_passes_through_uncounted() {
+    let setup = Setup::new();
+    for bin in support::envoys() {
+        let envoy = setup.envoy(&bin, |config| {
+            let mut plugin = config.plugin_configuration();
+            plugin["routeResponseHeader"] = json!("x-knative-route");
+            config.set_plugin_configuration(&plugin);
+        });
+        let v = envoy.version.clone();
+        let drawn = |envoy: &Envoy| -> u64 {
+            ["v1", "v2", "v3"]
+                .iter()
+                .map(|r| {
+                    envoy.counter(&format!(
+                        "wasmcustom.knative_traffic.requests.namespace.default.service.traffic-example.revision.traffic-example-{r}.reason.draw"
+                    ))
+                })
+                .sum()
+        };
+        let before = drawn(&envoy);
+        let connect = format!(
+            "CONNECT {HOST}:443 HTTP/1.1\r\nhost: {HOST}:443\r\nx-knative-cluster: traffic-example-v3\r\n\r\n"
+        );
+        let r = raw_http(envoy.port, connect.as_bytes()).expect("CONNECT");
+        assert_eq!(r.status, 404, "Envoy {v}: {r:?}");
+        assert_eq!(r.header("x-knative-route"), None, "Envoy {v}: {r:?}");
+        assert_eq!(drawn(&envoy), before, "Envoy {v}: a CONNECT was counted");
+        // A GET to the same host is routed and counted.
+        let r = envoy.get(HOST, "/", &[]);
+        assert_eq!(r.status, 200);
+        assert!(r.header("x-knative-route").is_some());
+        assert_eq!(drawn(&envoy), before + 1, "Envoy {v}");
+    }
+}
+
+/// A refused configuration with a 10 MB string wrote two error lines of
+/// about 20 MB into Envoy's log. Now every value an error quotes is cut.
+#[test]
+fn a_huge_value_in_a_refused_configuration_does_not_flood_the_log() {
+    let setup = Setup::new();
+    let huge = "x".repeat(10 << 20);
+    let plugin = json!({"services": [{"name": huge, "namespace": "default",
+        "traffic": [{"revisionName": "traffic-example-v1", "percent": 100}]}]});
+    for bin in support::envoys() {
+        let log = match try_plugin(&setup, &bin, &plugin.to_string()) {
+            Ok(envoy) => panic!("Envoy {} loaded it", envoy.version),
+            Err(log) => log,
+        };
+        let refused: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("configuration refused"))
+            .collect();
+        assert!(!refused.is_empty(), "{log}");
+        for line in refused {
+            assert!(line.len() < 1_000, "{} bytes: {}", line.len(), &line[..300]);
+            assert!(line.contains("(10485760 characters)"), "{line}");
+        }
+    }
+}
+
+/// The boundary literals of `tests/hardening.rs` get the same verdict from
+/// the tests' build, the shipped module (in Envoy) and the release tool:
+/// every build reads numbers the same, correctly rounded.
+#[test]
+fn numbers_parse_the_same_in_the_module_the_release_tool_and_the_tests() {
+    let setup = Setup::new();
+    let tool = support::repo().join("target/release/knative-traffic");
+    assert!(
+        tool.exists(),
+        "{} is missing: cargo build --release -p knative-traffic-cli (scripts/test.sh does)",
+        tool.display()
+    );
+    let dir = support::scratch_dir("literals");
+    let literals = [
+        ("80", true),
+        ("8e1", true),
+        ("80.0000000000000070", true),
+        ("79.99999999999999", false),
+        ("80.00000000000001", false),
+    ];
+    for (literal, accepted) in literals {
+        let plugin = format!(
+            r#"{{"services": [{{"name": "traffic-example", "namespace": "default", "domain": "example.com",
+                "traffic": [{{"revisionName": "traffic-example-v1", "percent": {literal}}},
+                            {{"revisionName": "traffic-example-v2", "percent": 20}}]}}]}}"#
+        );
+        assert_eq!(
+            knative_traffic::compile(plugin.as_bytes()).is_ok(),
+            accepted,
+            "the tests' build: {literal}"
+        );
+        let file = dir.join("literal.json");
+        fs::write(&file, &plugin).unwrap();
+        let status = std::process::Command::new(&tool)
+            .arg("validate")
+            .arg(&file)
+            .output()
+            .expect("run the release tool")
+            .status;
+        assert_eq!(status.success(), accepted, "the release tool: {literal}");
+        for bin in support::envoys() {
+            let loaded = try_plugin(&setup, &bin, &plugin).is_ok();
+            assert_eq!(
+                loaded,
+                accepted,
+                "the module in {}: {literal}",
+                bin.display()
+            );
         }
     }
 }

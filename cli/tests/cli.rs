@@ -1162,3 +1162,33 @@ fn import_refuses_what_is_not_a_knative_service() {
         "missing.json: cannot read: No such file or directory (os error 2)\n"
     );
 }
+
+/// `validate` refuses what the filter refuses of hostile probing
+/// (tests/hardening.rs): header names that break HTTP, duplicate keys.
+#[test]
+fn validate_refuses_what_hostile_probing_found() {
+    let header = scratch(
+        "header.json",
+        r#"{"routeResponseHeader": "content-length", "services": []}"#,
+    );
+    let r = run(&["validate", header.arg()]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("routeResponseHeader: \"content-length\" frames the message body"),
+        "{r:?}"
+    );
+    let keys = scratch(
+        "keys.json",
+        r#"{"services": [{"name": "web", "namespace": "ns",
+            "traffic": [{"revisionName": "web-1", "percent": 100}],
+            "clusters": {"web-1": "a", "web-1": "b"}}]}"#,
+    );
+    let r = run(&["validate", keys.arg()]);
+    assert_eq!(r.status, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .ends_with("services[0] (web): clusters: duplicate key \"web-1\"\n"),
+        "{r:?}"
+    );
+}

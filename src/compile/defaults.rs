@@ -8,7 +8,7 @@ use crate::config::{
     DEFAULT_DOMAIN, DEFAULT_MIRROR_HEADER,
 };
 use crate::error::{ConfigError, ErrorKind};
-use crate::names::{is_dns_name, is_header_name};
+use crate::names::{is_dns_name, is_header_name, reserved_header};
 use crate::routing::{
     DEFAULT_ROUTE_HEADER, NAMESPACE_HEADER, ORIGINAL_HOST_HEADER, REVISION_HEADER, TAG_HEADER,
 };
@@ -176,13 +176,16 @@ impl<'d> Defaults<'d> {
     }
 }
 
-/// A header the filter itself writes: a valid name, and not one of the
-/// headers it writes for another purpose.
+/// A header the filter itself writes: a valid name, none that breaks HTTP
+/// or a proxy, and not one of the headers it writes for another purpose.
 fn check_own_header(name: &str) -> Result<(), String> {
     if !is_header_name(name) {
         return Err(format!(
             "{name:?} is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"
         ));
+    }
+    if let Some(why) = reserved_header(name) {
+        return Err(format!("{name:?} {why}; the filter must not write it"));
     }
     if [
         TAG_HEADER,
@@ -190,8 +193,6 @@ fn check_own_header(name: &str) -> Result<(), String> {
         NAMESPACE_HEADER,
         DEFAULT_ROUTE_HEADER,
         ORIGINAL_HOST_HEADER,
-        "host",
-        "set-cookie",
     ]
     .contains(&name)
     {

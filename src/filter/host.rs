@@ -45,6 +45,11 @@ pub trait StreamHost: Request {
 
     fn increment_counter(&mut self, counter: Self::Counter);
 
+    /// Whether the request has header `name`, whatever its value's bytes
+    /// (where [`Request::header`] reads a value that is not UTF-8 as
+    /// absent).
+    fn has_request_header(&self, name: &str) -> bool;
+
     /// Sets request header `name`, replacing every value it had.
     fn set_request_header(&mut self, name: &str, value: &str) -> Result<(), HostError>;
 

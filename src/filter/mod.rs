@@ -162,10 +162,20 @@ impl<C: Copy> Stream<C> {
         // No authority, or one that is not UTF-8, names no configured host:
         // the request passes through like any unknown host.
         let authority = host.header(":authority").unwrap_or_default();
-        let decision = match rng {
+        let mut decision = match rng {
             Some(rng) => table.route(&authority, &*host, rng),
             None => Decision::PassThrough,
         };
+        // A CONNECT asks for a tunnel to its authority, not for a
+        // revision's answer (Envoy's routes match it only by a
+        // connect_matcher): it passes through, uncounted, like a request to
+        // a host the filter does not know. Only a request that would be
+        // routed pays for reading its method.
+        if !matches!(decision, Decision::PassThrough)
+            && host.header(":method").as_deref() == Some("CONNECT")
+        {
+            decision = Decision::PassThrough;
+        }
         for slot in [decision.metric_slot(), decision.mirrored_slot()]
             .into_iter()
             .flatten()
@@ -253,7 +263,8 @@ impl<C: Copy> Stream<C> {
 fn strip_client_cluster_headers(table: &RouteTable, host: &mut impl StreamHost) {
     let mut changed = false;
     for name in [table.cluster_header(), table.mirror_header()] {
-        if host.header(name).is_some() {
+        // Whatever its bytes: a value that is not UTF-8 reads as absent.
+        if host.has_request_header(name) {
             if let Err(status) = host.remove_request_header(name) {
                 host.log(
                     Level::Warn,

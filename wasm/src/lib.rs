@@ -126,6 +126,10 @@ impl StreamHost for Host {
         let _ = hostcalls::increment_metric(counter, 1);
     }
 
+    fn has_request_header(&self, name: &str) -> bool {
+        request_header_bytes(name).is_some()
+    }
+
     fn set_request_header(&mut self, name: &str, value: &str) -> Result<(), HostError> {
         status(hostcalls::set_map_value(
             MapType::HttpRequestHeaders,
