@@ -26,9 +26,12 @@ pub const DEFAULT_CLUSTER_TEMPLATE: &str = "{revision}";
 /// Where the mirror cluster goes when no `mirrorHeader` is given.
 pub const DEFAULT_MIRROR_HEADER: &str = "x-knative-mirror-cluster";
 
+/// The whole document. `S` is how its services are read: typed, or (to
+/// report every service's errors when one of them fails to parse) left
+/// unparsed, one at a time.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Document {
+pub struct Document<S = ServiceSpec> {
     /// Request header the chosen cluster is written into.
     #[serde(default)]
     pub cluster_header: Option<String>,
@@ -65,7 +68,26 @@ pub struct Document {
     /// `false`; Knative ships it disabled).
     #[serde(default)]
     pub tag_header_based_routing: Option<bool>,
-    pub services: Vec<ServiceSpec>,
+    pub services: Vec<S>,
+}
+
+impl<S> Document<S> {
+    /// The same document with `services` in place of its own.
+    pub fn with_services<T>(self, services: Vec<T>) -> Document<T> {
+        Document {
+            cluster_header: self.cluster_header,
+            cluster_template: self.cluster_template,
+            domain: self.domain,
+            cluster_domain: self.cluster_domain,
+            route_response_header: self.route_response_header,
+            mirror_header: self.mirror_header,
+            metrics: self.metrics,
+            domain_template: self.domain_template,
+            tag_template: self.tag_template,
+            tag_header_based_routing: self.tag_header_based_routing,
+            services,
+        }
+    }
 }
 
 /// Who may reach a service or a tag: Knative's

@@ -81,6 +81,81 @@ fn wait_until_serving(project: &ComposeProject, port: u16, admin: u16) {
     }
 }
 
+/// A copy of the repository's compose files with a typo in envoy.yaml's
+/// configuration: `docker compose up` must fail, with the filter's reason in
+/// its output, and start no Envoy.
+fn refused_configuration_stops_up_with_the_reason(env: &[(&str, &str)]) {
+    let copy = support::scratch_dir("compose-refused");
+    for dir in ["envoy", "dist"] {
+        fs::create_dir_all(copy.join(dir)).expect("copy dir");
+        for entry in fs::read_dir(repo().join(dir)).expect("read dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_file() {
+                fs::copy(&path, copy.join(dir).join(path.file_name().unwrap())).expect("copy");
+            }
+        }
+    }
+    fs::copy(
+        repo().join("docker-compose.yaml"),
+        copy.join("docker-compose.yaml"),
+    )
+    .expect("copy compose file");
+    let envoy_yaml = copy.join("envoy/envoy.yaml");
+    let text = fs::read_to_string(&envoy_yaml).expect("envoy.yaml");
+    let typo = text.replacen(
+        r#""revisionName": "traffic-example-v1""#,
+        r#""revisionNam": "traffic-example-v1""#,
+        1,
+    );
+    assert_ne!(typo, text, "envoy.yaml no longer names traffic-example-v1");
+    fs::write(&envoy_yaml, typo).expect("write envoy.yaml");
+
+    let project = ComposeProject::create(
+        copy.to_path_buf(),
+        docker::unique_name("compose-refused"),
+        env,
+    );
+    let up = project
+        .command(&["up", "--quiet-pull", "--no-color"])
+        .output()
+        .expect("docker compose up");
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&up.stdout),
+        String::from_utf8_lossy(&up.stderr)
+    );
+    assert!(
+        !up.status.success(),
+        "up succeeded with a refused configuration:\n{output}"
+    );
+    let reason = "configuration refused: services[0] (traffic-example): traffic[0]: \
+                  unknown field `revisionNam`, did you mean `revisionName`?";
+    assert!(
+        output.contains(reason),
+        "up does not show the reason:\n{output}"
+    );
+    let running = docker::stdout(&docker::run(
+        &mut project.command(&["ps", "--quiet", "--status", "running"]),
+        "docker compose ps",
+    ));
+    assert!(
+        running.trim().is_empty(),
+        "containers run after a refusal: {running}"
+    );
+    // Where the README says to look after `up --detach`.
+    let logs = docker::stdout(&docker::run(
+        &mut project.command(&["logs", "--no-color", "check-config"]),
+        "docker compose logs check-config",
+    ));
+    assert!(
+        logs.contains(reason),
+        "check-config's log lacks the reason:\n{logs}"
+    );
+    let name = project.name.clone();
+    let left = project.down();
+    assert!(left.is_empty(), "compose project {name} left {left:?}");
+}
+
 #[test]
 fn docker_compose_up_serves_the_seeds_scenarios() {
     let started = Instant::now();
@@ -208,6 +283,13 @@ fn docker_compose_up_serves_the_seeds_scenarios() {
     let name = project.name.clone();
     let left = project.down();
     assert!(left.is_empty(), "compose project {name} left {left:?}");
+
+    refused_configuration_stops_up_with_the_reason(&[
+        ("ENVOY_IMAGE", &envoy_image.0),
+        ("DEMO_BACKEND_IMAGE", &backend_image.0),
+        ("KNATIVE_TRAFFIC_PORT", &port_text),
+        ("ENVOY_ADMIN_PORT", &admin_text),
+    ]);
     let tags = [envoy_image.0.clone(), backend_image.0.clone()];
     drop(envoy_image);
     drop(backend_image);

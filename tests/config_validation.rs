@@ -264,25 +264,94 @@ fn document_settings_are_checked() {
 #[test]
 fn unknown_fields_are_refused_where_they_are() {
     let config = service(json!([{"revisionName": "traffic-example-v1", "percnt": 100}]));
-    let e = errors(&config);
-    assert_eq!(e.len(), 1);
-    assert!(
-        e[0].starts_with(
-            "services[0] (traffic-example): traffic[0]: unknown field `percnt`, expected one of"
-        ),
-        "{e:?}"
+    assert_eq!(
+        errors(&config),
+        ["services[0] (traffic-example): traffic[0]: unknown field `percnt`, did you mean `percent`?"]
     );
     let config = json!({"services": [{"name": "web", "namespace": "ns", "trafic": []}]});
-    let e = errors(&config);
-    assert!(
-        e[0].starts_with("services[0] (web): unknown field `trafic`"),
-        "{e:?}"
+    assert_eq!(
+        errors(&config),
+        ["services[0] (web): unknown field `trafic`, did you mean `traffic`?"]
     );
     let config = json!({"service": []});
     let e = errors(&config);
     assert!(
-        e[0].starts_with("configuration: unknown field `service`"),
+        e[0].starts_with("configuration: unknown field `service`, did you mean `services`?"),
         "{e:?}"
+    );
+}
+
+#[test]
+fn an_unknown_field_far_from_every_name_lists_them() {
+    let config = service(json!([{"revisionName": "traffic-example-v1", "weight": 100}]));
+    assert_eq!(
+        errors(&config),
+        [
+            "services[0] (traffic-example): traffic[0]: unknown field `weight`, expected one of \
+          `tag`, `revisionName`, `latestRevision`, `percent`, `url`, `visibility`"
+        ]
+    );
+}
+
+#[test]
+fn a_suggestion_ignores_case_and_word_separators() {
+    let config = service(json!([{"revision_name": "traffic-example-v1", "percent": 100}]));
+    assert_eq!(
+        errors(&config),
+        [
+            "services[0] (traffic-example): traffic[0]: unknown field `revision_name`, \
+          did you mean `revisionName`?"
+        ]
+    );
+    let config = json!({"services": [{"name": "web", "namespace": "ns", "visibility": "clusterlocal",
+        "traffic": [{"revisionName": "web-1", "percent": 100}]}]});
+    assert_eq!(
+        errors(&config),
+        ["services[0] (web): visibility: unknown variant `clusterlocal`, did you mean `cluster-local`?"]
+    );
+}
+
+/// A service that fails to parse must not hide the rules the others break.
+#[test]
+fn a_shape_error_in_one_service_does_not_hide_the_others_errors() {
+    let config = json!({"services": [
+        {"name": "web", "namespace": "ns",
+         "traffic": [{"revisionName": "web-1", "percent": 100}]},
+        {"name": "api", "namespace": "ns", "trafic": []},
+        {"name": "Shop", "namespace": "ns",
+         "traffic": [{"revisionName": "shop-1", "percent": 100}]},
+        {"name": "web", "namespace": "ns",
+         "traffic": [{"revisionName": "web-2", "percent": 100}]},
+        {"name": "cart", "namespace": "ns",
+         "traffic": [{"revisionName": "cart-1", "percent": 90}]}
+    ]});
+    assert_eq!(
+        errors(&config),
+        [
+            "services[1] (api): unknown field `trafic`, did you mean `traffic`?",
+            "services[2] (Shop): name: \"Shop\" is not a DNS-1035 label \
+             (lower-case letters, digits and '-', starting with a letter, at most 63 characters)",
+            "services[3] (web): name \"web\": host \"web.ns.svc.cluster.local\" is already \
+             claimed by services[0] (web)",
+            "services[4] (cart): traffic percents sum to 90, want 100",
+        ]
+    );
+}
+
+/// The document's own settings are checked too when a service fails to
+/// parse; a document whose own fields fail to parse has only its shape
+/// errors reported (its services cannot be judged without its settings).
+#[test]
+fn a_shape_error_keeps_the_documents_own_errors() {
+    let config = json!({"clusterHeader": "host", "services": [
+        {"name": "api", "namespace": "ns", "trafic": []}
+    ]});
+    let e = errors(&config);
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].starts_with("clusterHeader: "), "{e:?}");
+    assert_eq!(
+        e[1],
+        "services[0] (api): unknown field `trafic`, did you mean `traffic`?"
     );
 }
 

@@ -30,7 +30,7 @@ pub(super) struct Defaults<'d> {
 }
 
 impl<'d> Defaults<'d> {
-    pub(super) fn new(document: &'d Document, errors: &mut Vec<ConfigError>) -> Defaults<'d> {
+    pub(super) fn new<S>(document: &'d Document<S>, errors: &mut Vec<ConfigError>) -> Defaults<'d> {
         let mut error = |path: &str, kind: ErrorKind, detail: String| {
             errors.push(ConfigError::document(
                 path,

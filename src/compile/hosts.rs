@@ -185,11 +185,13 @@ pub fn external_hosts(document: &Document, spec: &ServiceSpec) -> (Vec<String>, 
 /// Collects every service's hosts and refuses two claims on one host.
 pub(super) struct Registry<'d> {
     builder: HostTableBuilder,
-    all: &'d [ServiceSpec],
+    /// Every service's name by index (`None` for one that did not parse),
+    /// to name the holder of a host.
+    names: Vec<Option<&'d str>>,
 }
 
 /// `is already claimed by services[1] (web)`, or this service's own.
-fn clash(all: &[ServiceSpec], claimant: ServiceId, what: &str, clash: &HostClash) -> String {
+fn clash(names: &[Option<&str>], claimant: ServiceId, what: &str, clash: &HostClash) -> String {
     let holder = clash.holder;
     if holder == claimant {
         return format!(
@@ -197,7 +199,7 @@ fn clash(all: &[ServiceSpec], claimant: ServiceId, what: &str, clash: &HostClash
             clash.host
         );
     }
-    let holder_name = all.get(holder.index()).map_or("?", |s| s.name.as_str());
+    let holder_name = names.get(holder.index()).copied().flatten().unwrap_or("?");
     format!(
         "{what} {:?} is already claimed by services[{}] ({holder_name})",
         clash.host,
@@ -206,10 +208,11 @@ fn clash(all: &[ServiceSpec], claimant: ServiceId, what: &str, clash: &HostClash
 }
 
 impl<'d> Registry<'d> {
-    pub(super) fn new(all: &'d [ServiceSpec], defaults: &Defaults) -> Registry<'d> {
+    pub(super) fn new(all: &[Option<&'d ServiceSpec>], defaults: &Defaults) -> Registry<'d> {
         let mut builder = HostTableBuilder::default();
         builder.set_tag_shape(defaults.tag_template.tag_shape());
-        Registry { builder, all }
+        let names = all.iter().map(|s| s.map(|s| s.name.as_str())).collect();
+        Registry { builder, names }
     }
 
     /// Adds a service's host and its tags' hosts: in every cluster-local
@@ -253,7 +256,7 @@ impl<'d> Registry<'d> {
                 checks.fail(
                     &origin,
                     ErrorKind::Conflict,
-                    clash(self.all, id, "host", &c),
+                    clash(&self.names, id, "host", &c),
                 );
                 continue;
             }
@@ -272,7 +275,7 @@ impl<'d> Registry<'d> {
                     checks.fail(
                         &origin,
                         ErrorKind::Conflict,
-                        clash(self.all, id, "host", &c),
+                        clash(&self.names, id, "host", &c),
                     );
                 }
             }
@@ -297,7 +300,11 @@ impl<'d> Registry<'d> {
                 }
                 Claim::Wildcard { suffix, field } => {
                     if let Err(c) = self.builder.add_wildcard(suffix, id) {
-                        checks.fail(&field, ErrorKind::Conflict, clash(self.all, id, "host", &c));
+                        checks.fail(
+                            &field,
+                            ErrorKind::Conflict,
+                            clash(&self.names, id, "host", &c),
+                        );
                     }
                 }
                 Claim::Custom {
@@ -306,7 +313,11 @@ impl<'d> Registry<'d> {
                     field,
                 } => {
                     if let Err(c) = self.builder.add_whole(&host, id, None, true) {
-                        checks.fail(&field, ErrorKind::Conflict, clash(self.all, id, "host", &c));
+                        checks.fail(
+                            &field,
+                            ErrorKind::Conflict,
+                            clash(&self.names, id, "host", &c),
+                        );
                     }
                 }
                 Claim::Custom {
@@ -346,7 +357,7 @@ impl<'d> Registry<'d> {
             checks.fail(
                 field,
                 ErrorKind::Conflict,
-                clash(self.all, id, "tag host", &c),
+                clash(&self.names, id, "tag host", &c),
             );
         }
     }

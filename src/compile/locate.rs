@@ -1,17 +1,42 @@
 //! Parsing, and where a refused document is wrong: serde stops at the first
 //! error and names neither the service nor the field, so a document that
 //! fails the typed parse is read again in parts to say which service and
-//! which field each error is in.
+//! which field each error is in, and to keep the services that do parse for
+//! the rules they may break.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::suggest::suggest;
 use crate::config::{Document, ServiceSpec};
 use crate::error::{ConfigError, ConfigErrors, ErrorKind};
+
+/// A document read in parts: its own fields, and each service, parsed or
+/// not, so that a service that does not parse hides no other's errors.
+pub(super) struct Parts<'a> {
+    pub(super) head: Document<&'a RawValue>,
+    /// `None` for a service that did not parse.
+    pub(super) services: Vec<Option<ServiceSpec>>,
+    /// Why each `None` did not, in service order.
+    pub(super) errors: Vec<ConfigError>,
+}
 
 /// Parses a configuration document. Errors name the service and the traffic
 /// target they are in where the document is valid JSON.
 pub fn parse(json: &[u8]) -> Result<Document, ConfigErrors> {
+    let parts = read(json)?;
+    if !parts.errors.is_empty() {
+        return Err(ConfigErrors(parts.errors));
+    }
+    let services = parts.services.into_iter().flatten().collect();
+    Ok(parts.head.with_services(services))
+}
+
+/// Reads the document's own fields, leaving each service unparsed, then
+/// each service on its own: a bad service is reported with its index and
+/// name, and the good ones are kept. `Err` when the document's own fields
+/// do not parse.
+pub(super) fn read(json: &[u8]) -> Result<Parts<'_>, ConfigErrors> {
     if json.iter().all(u8::is_ascii_whitespace) {
         return Err(ConfigErrors::one(ConfigError::document(
             "",
@@ -19,9 +44,25 @@ pub fn parse(json: &[u8]) -> Result<Document, ConfigErrors> {
             "configuration is empty: expected a JSON object with a \"services\" list",
         )));
     }
-    // The typed parse is the fast path; only a failure pays for locating the
-    // error within the document.
-    serde_json::from_slice::<Document>(json).map_err(|error| locate(json, error))
+    let head =
+        serde_json::from_slice::<Document<&RawValue>>(json).map_err(|error| locate(json, error))?;
+    let mut errors = Vec::new();
+    let services = head
+        .services
+        .iter()
+        .enumerate()
+        .map(|(index, service)| {
+            let service = service.get();
+            serde_json::from_slice::<ServiceSpec>(service.as_bytes())
+                .map_err(|error| errors.push(service_error(index, service, &error)))
+                .ok()
+        })
+        .collect();
+    Ok(Parts {
+        head,
+        services,
+        errors,
+    })
 }
 
 /// The `services` list of a document, left unparsed; every other field is
@@ -58,6 +99,7 @@ fn split_position(text: &str, error: &serde_json::Error) -> (String, usize) {
         message.truncate(start);
         message.push_str("expected an object");
     }
+    let message = suggest(&message).unwrap_or(message);
     let line_start: usize = text
         .split_inclusive('\n')
         .take(error.line().saturating_sub(1))
@@ -146,8 +188,26 @@ fn at_path(path: &str, message: String) -> String {
     }
 }
 
-/// Re-reads a document that failed the typed parse to say which service and
-/// which field each error is in.
+/// One service's parse error, named by the service's index and, if it has a
+/// readable one, its name.
+fn service_error(index: usize, service: &str, error: &serde_json::Error) -> ConfigError {
+    let (message, offset) = split_position(service, error);
+    let name = serde_json::from_slice::<ServiceParts>(service.as_bytes())
+        .ok()
+        .and_then(|p| p.name)
+        .and_then(|n| serde_json::from_slice::<String>(n.get().as_bytes()).ok());
+    let path = path_at(service, offset);
+    ConfigError::service(
+        index,
+        name.as_deref(),
+        &path,
+        kind_of(&message),
+        at_path(&path, message),
+    )
+}
+
+/// Re-reads a document whose own fields failed to parse to say which field,
+/// and which service, each error is in.
 fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
     let document = match serde_json::from_slice::<&RawValue>(json) {
         Ok(document) => document,
@@ -170,7 +230,8 @@ fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
             ),
         ));
     }
-    // Each service on its own, so that every bad service is reported.
+    // The document's own fields are wrong: report them, and each service's
+    // shape, but judge no service without the settings it depends on.
     let services = serde_json::from_slice::<DocumentParts>(text.as_bytes())
         .ok()
         .and_then(|parts| elements(parts.services));
@@ -181,19 +242,7 @@ fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
         .filter_map(|(index, service)| {
             let service = service.get();
             let error = serde_json::from_slice::<ServiceSpec>(service.as_bytes()).err()?;
-            let (message, offset) = split_position(service, &error);
-            let name = serde_json::from_slice::<ServiceParts>(service.as_bytes())
-                .ok()
-                .and_then(|p| p.name)
-                .and_then(|n| serde_json::from_slice::<String>(n.get().as_bytes()).ok());
-            let path = path_at(service, offset);
-            Some(ConfigError::service(
-                index,
-                name.as_deref(),
-                &path,
-                kind_of(&message),
-                at_path(&path, message),
-            ))
+            Some(service_error(index, service, &error))
         })
         .collect();
     // An error outside the services (the typed parse stops at the first).
@@ -207,7 +256,11 @@ fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
     if errors.is_empty() || !path.starts_with("services") {
         let kind = kind_of(&message);
         let message = if path.is_empty() {
-            format!("configuration: {error}")
+            format!(
+                "configuration: {message} at line {} column {}",
+                error.line(),
+                error.column()
+            )
         } else {
             format!("{path}: {message}")
         };

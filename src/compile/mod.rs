@@ -4,7 +4,9 @@
 //! A configuration with any error is refused whole; every error names the
 //! service (index and name), the field and the rule. One concern per file:
 //!
-//! - [`locate`]: parsing, and where in a refused document each error is;
+//! - [`locate`]: parsing, service by service, and where in a refused
+//!   document each error is, with [`suggest`]ing the known name nearest to
+//!   an unknown one;
 //! - [`defaults`]: the document-wide settings and their defaults;
 //! - [`service`]: one service: its names, its `traffic` and its clusters,
 //!   then its features, each in a file of its own ([`rules`], [`sticky`],
@@ -23,9 +25,10 @@ mod rollout;
 mod rules;
 mod service;
 mod sticky;
+mod suggest;
 mod templates;
 
-use crate::config::Document;
+use crate::config::{Document, ServiceSpec};
 use crate::error::{ConfigError, ConfigErrors, ErrorKind};
 use crate::hosts::{ServiceId, Side};
 use crate::routing::{HeaderNames, RouteTable};
@@ -41,19 +44,57 @@ pub fn compile(json: &[u8]) -> Result<RouteTable, ConfigErrors> {
 }
 
 /// Parses and compiles a configuration document for a filter instance that
-/// serves `side`.
+/// serves `side`. A document refused as it is parsed still has its other
+/// services compiled, so that one pass reports every service's errors.
 pub fn compile_for(json: &[u8], side: Side) -> Result<RouteTable, ConfigErrors> {
-    compile_document(&parse(json)?, side)
+    let parts = locate::read(json)?;
+    let specs: Vec<Option<&ServiceSpec>> = parts.services.iter().map(Option::as_ref).collect();
+    match compile_services(&parts.head, &specs, side) {
+        Ok(table) if parts.errors.is_empty() => Ok(table),
+        compiled => Err(ConfigErrors(in_document_order(
+            parts.errors,
+            compiled.err().map(|e| e.0).unwrap_or_default(),
+        ))),
+    }
+}
+
+/// Two lists of errors, each in document order (the document's own first,
+/// then by service), merged into one. A merge, not a sort: a sort's code
+/// would weigh more in the module than this whole path.
+fn in_document_order(a: Vec<ConfigError>, b: Vec<ConfigError>) -> Vec<ConfigError> {
+    let place = |e: &ConfigError| e.service.as_ref().map(|s| s.index);
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let mut b = b.into_iter().peekable();
+    for error in a {
+        while let Some(next) = b.next_if(|n| place(n) <= place(&error)) {
+            merged.push(next);
+        }
+        merged.push(error);
+    }
+    merged.extend(b);
+    merged
 }
 
 /// Validates a parsed document and compiles it for `side`.
 pub fn compile_document(document: &Document, side: Side) -> Result<RouteTable, ConfigErrors> {
+    let specs: Vec<Option<&ServiceSpec>> = document.services.iter().map(Some).collect();
+    compile_services(document, &specs, side)
+}
+
+/// Validates and compiles the services of a document; a `None` is one that
+/// did not parse, which is skipped (its error is already reported).
+fn compile_services<S>(
+    document: &Document<S>,
+    specs: &[Option<&ServiceSpec>],
+    side: Side,
+) -> Result<RouteTable, ConfigErrors> {
     let mut errors = Vec::new();
     let defaults = defaults::Defaults::new(document, &mut errors);
-    let mut hosts = hosts::Registry::new(&document.services, &defaults);
+    let mut hosts = hosts::Registry::new(specs, &defaults);
     let mut slots = metrics::SlotCounter::default();
-    let mut services = Vec::with_capacity(document.services.len());
-    for (index, spec) in document.services.iter().enumerate() {
+    let mut services = Vec::with_capacity(specs.len());
+    for (index, spec) in specs.iter().enumerate() {
+        let Some(spec) = spec else { continue };
         let mut checks = Checks::new(index, &spec.name, &mut errors);
         if let Some(mut service) = service::compile(spec, &defaults, side, &mut checks) {
             let id = ServiceId::new(index);
@@ -67,7 +108,7 @@ pub fn compile_document(document: &Document, side: Side) -> Result<RouteTable, C
     // Custom domains go in once every service's own hosts are known, so a
     // clash is found whichever service comes first.
     for (index, service) in &services {
-        if let Some(spec) = document.services.get(*index) {
+        if let Some(Some(spec)) = specs.get(*index) {
             let mut checks = Checks::new(*index, &spec.name, &mut errors);
             let id = ServiceId::new(*index);
             hosts.register_custom_domains(id, service, spec, &defaults, &mut checks);

@@ -7,7 +7,7 @@
 //! (containers, networks, volumes) by [`ComposeProject`], image tags by
 //! [`ImageTag`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -128,10 +128,13 @@ impl Drop for ImageTag {
     }
 }
 
-/// A compose project of the repository's docker-compose.yaml under a unique
-/// project name; `down` (containers, networks, volumes) on drop.
+/// A compose project of the repository's docker-compose.yaml (or of a copy
+/// of the repository's compose files) under a unique project name; `down`
+/// (containers, networks, volumes) on drop.
 pub struct ComposeProject {
     pub name: String,
+    /// Where `docker compose` runs: the repository, or a copy.
+    dir: PathBuf,
     env: Vec<(String, String)>,
     down: bool,
     /// Compose, checked once before anything is created, so that the
@@ -142,15 +145,7 @@ pub struct ComposeProject {
 impl ComposeProject {
     /// `docker compose up --detach` with these variables.
     pub fn up(name: String, env: &[(&str, &str)]) -> ComposeProject {
-        let project = ComposeProject {
-            name,
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            down: false,
-            program: compose_program(),
-        };
+        let project = ComposeProject::create(repo().to_path_buf(), name, env);
         run(
             &mut project.command(&["up", "--detach", "--quiet-pull"]),
             "docker compose up",
@@ -158,13 +153,27 @@ impl ComposeProject {
         project
     }
 
-    /// `docker compose` for this project, run from the repository root.
+    /// The project of the compose file in `dir`, nothing started yet.
+    pub fn create(dir: PathBuf, name: String, env: &[(&str, &str)]) -> ComposeProject {
+        ComposeProject {
+            name,
+            dir,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            down: false,
+            program: compose_program(),
+        }
+    }
+
+    /// `docker compose` for this project, run from its directory.
     pub fn command(&self, args: &[&str]) -> Command {
         let (program, leading) = &self.program;
         let mut command = Command::new(program);
         command
             .args(leading)
-            .current_dir(repo())
+            .current_dir(&self.dir)
             .args(["--project-name", &self.name])
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)));
