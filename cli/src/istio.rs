@@ -3,7 +3,14 @@
 //! configuration as its `pluginConfig`, one VirtualService per service, and
 //! with `--with-gateway` the Gateway they bind to. The defaults are those of
 //! the repository's `istio/` manifests, which this command writes for the
-//! demo configuration.
+//! demo configuration. With `--kustomize DIR` the same documents, the
+//! Gateway always among them, go into a kustomize base for `kubectl apply
+//! -k` instead (`deploy/istio/` is the one for the demo configuration).
+//!
+//! The WasmPlugin's knobs: the image (`url`) and its `sha256`, the
+//! `imagePullSecret`, `priority` and `failStrategy`, and where it attaches:
+//! the pods its `selector` labels, or the resources of its `targetRefs` (the
+//! CRD allows one of the two).
 //!
 //! A VirtualService lists the service's hosts (its host, its tag hosts, its
 //! custom domains and, with `customDomainTags`, their tag hosts) and routes
@@ -32,8 +39,9 @@
 //! gets no VirtualService.
 
 use std::collections::BTreeMap;
+use std::fs;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use knative_traffic::compile::external_hosts;
 use knative_traffic::config::{Document, DEFAULT_CLUSTER_DOMAIN, DEFAULT_DOMAIN};
@@ -42,7 +50,7 @@ use knative_traffic::routing::{Destination, Service, REVISION_HEADER};
 use knative_traffic::RouteTable;
 use serde::Serialize;
 
-use crate::{input, EXIT_FAILURE, EXIT_OK};
+use crate::{input, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
 /// The module image of `istio/wasmplugin.yaml`.
 const DEFAULT_IMAGE: &str = "oci://registry.example.com/knative-traffic:0.1.0";
@@ -52,8 +60,18 @@ const DEFAULT_PLUGIN_NAMESPACE: &str = "istio-system";
 const DEFAULT_SELECTOR: &str = "istio=ingressgateway";
 /// The Gateway of `istio/gateway.yaml`.
 const DEFAULT_GATEWAY: &str = "istio-system/knative-traffic";
+/// The port of each revision's Service in `istio/virtualservice.yaml`.
+const DEFAULT_PORT: u16 = 80;
 /// The WasmPlugin's name and `pluginName` (the filter's root id).
 const PLUGIN_NAME: &str = "knative-traffic";
+/// The `failStrategy` of `istio/wasmplugin.yaml`: deny if the module cannot
+/// be loaded.
+const FAIL_CLOSE: &str = "FAIL_CLOSE";
+const FAIL_OPEN: &str = "FAIL_OPEN";
+/// At most this many `targetRefs` (the CRD's `maxItems`).
+const MAX_TARGET_REFS: usize = 16;
+/// The group of the Kubernetes Gateway API's kinds.
+const GATEWAY_API_GROUP: &str = "gateway.networking.k8s.io";
 
 /// Write the Istio manifests for a configuration.
 ///
@@ -70,6 +88,12 @@ const PLUGIN_NAME: &str = "knative-traffic";
 /// under svc.{clusterDomain} are cluster-local (Knative publishes them on its
 /// cluster-local gateway only) and are left out, with a warning on standard
 /// error. The defaults are those of the repository's istio/ manifests.
+///
+/// With --kustomize DIR, the same manifests, the Gateway always among them,
+/// are written as a kustomize base into DIR (kustomization.yaml,
+/// wasmplugin.yaml, gateway.yaml, virtualservices.yaml) for
+/// `kubectl apply -k DIR`; change the image and the like per cluster in an
+/// overlay.
 #[derive(clap::Args)]
 pub struct Args {
     /// The filter's configuration (JSON); `-` reads standard input
@@ -95,8 +119,39 @@ pub struct Args {
     #[arg(long)]
     with_gateway: bool,
     /// The port of each revision's Kubernetes Service
-    #[arg(long, value_name = "PORT", default_value_t = 80, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_name = "PORT", default_value_t = DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..))]
     port: u16,
+    /// The module's SHA-256, which Istio checks after pulling it (the
+    /// WasmPlugin's sha256): for an oci:// image the digest of the image
+    /// manifest Istio pulls, for an http(s):// URL the file's; 64 hex digits,
+    /// `sha256:` in front allowed
+    #[arg(long, value_name = "HEX", value_parser = parse_sha256)]
+    sha256: Option<String>,
+    /// The Secret, in the WasmPlugin's namespace, holding the registry
+    /// credentials to pull the image with (imagePullSecret)
+    #[arg(long, value_name = "NAME", value_parser = parse_secret)]
+    image_pull_secret: Option<String>,
+    /// The WasmPlugin's priority among those in the same phase (higher runs
+    /// first; Istio's default is 0)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    priority: Option<i32>,
+    /// What the gateway does when it cannot load the module: FAIL_CLOSE
+    /// denies the requests, FAIL_OPEN lets them through unfiltered (where a
+    /// client's own revision and cluster headers pick the route)
+    #[arg(long, value_name = "STRATEGY", default_value = FAIL_CLOSE, value_parser = [FAIL_CLOSE, FAIL_OPEN])]
+    fail_strategy: String,
+    /// A resource in the WasmPlugin's namespace whose proxies get the filter
+    /// (the WasmPlugin's targetRefs, in place of its selector): Gateway/NAME
+    /// or GatewayClass/NAME (gateway.networking.k8s.io), Service/NAME or
+    /// ServiceEntry/NAME (for waypoints); repeat for several
+    #[arg(long = "target-ref", value_name = "KIND/NAME", value_parser = parse_target_ref, conflicts_with = "selectors")]
+    target_refs: Vec<TargetRef>,
+    /// Write a kustomize base into DIR for `kubectl apply -k DIR` instead
+    /// of a YAML stream on standard output: kustomization.yaml,
+    /// wasmplugin.yaml, gateway.yaml (the Gateway is always written) and
+    /// virtualservices.yaml
+    #[arg(long, value_name = "DIR")]
+    kustomize: Option<PathBuf>,
 }
 
 /// A pod label, `key=value`.
@@ -110,6 +165,16 @@ struct Label {
 #[derive(Clone)]
 struct GatewayRef {
     namespace: String,
+    name: String,
+}
+
+/// A resource the WasmPlugin attaches to: an entry of its `targetRefs`
+/// (Istio's `PolicyTargetReference`, with no namespace: the CRD refuses
+/// cross-namespace references, so the target is in the WasmPlugin's).
+#[derive(Clone, PartialEq, Serialize)]
+struct TargetRef {
+    group: &'static str,
+    kind: &'static str,
     name: String,
 }
 
@@ -175,6 +240,66 @@ fn parse_label(value: &str) -> Result<Label, String> {
     })
 }
 
+fn parse_sha256(value: &str) -> Result<String, String> {
+    let hex = value.strip_prefix("sha256:").unwrap_or(value);
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(hex.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "{value:?} is not a SHA-256 checksum (64 hex digits, optionally after sha256:)"
+        ))
+    }
+}
+
+fn parse_secret(value: &str) -> Result<String, String> {
+    if is_object_name(value) {
+        Ok(value.to_owned())
+    } else {
+        Err(format!("{value:?} is not a Secret name (a DNS-1123 subdomain: lower-case letters, digits, '-' and '.')"))
+    }
+}
+
+/// The kinds Istio attaches a WasmPlugin to, with their groups (istio/api
+/// `extensions/v1alpha1/wasm.proto`, `targetRefs`).
+const TARGET_KINDS: [(&str, &str); 4] = [
+    ("Gateway", GATEWAY_API_GROUP),
+    ("GatewayClass", GATEWAY_API_GROUP),
+    ("Service", ""),
+    ("ServiceEntry", "networking.istio.io"),
+];
+
+fn parse_target_ref(value: &str) -> Result<TargetRef, String> {
+    let kinds = "Gateway, GatewayClass, Service or ServiceEntry";
+    let Some((kind, name)) = value.split_once('/') else {
+        return Err(format!("{value:?} is not KIND/NAME (KIND: {kinds})"));
+    };
+    let Some(&(kind, group)) = TARGET_KINDS.iter().find(|(k, _)| *k == kind) else {
+        return Err(format!(
+            "{kind:?} is not a kind a WasmPlugin attaches to ({kinds})"
+        ));
+    };
+    // A Service's name is a DNS-1035 label; the others' a DNS-1123
+    // subdomain.
+    let name_ok = if kind == "Service" {
+        is_dns1035_label(name)
+    } else {
+        is_object_name(name)
+    };
+    if !name_ok {
+        let rule = if kind == "Service" {
+            "a DNS-1035 label: lower-case letters, digits and '-', starting with a letter, at most 63 characters"
+        } else {
+            "a DNS-1123 subdomain: lower-case letters, digits, '-' and '.'"
+        };
+        return Err(format!("{name:?} is not a {kind} name ({rule})"));
+    }
+    Ok(TargetRef {
+        group,
+        kind,
+        name: name.to_owned(),
+    })
+}
+
 // ------------------------------------------------------------ the manifests
 
 #[derive(Serialize)]
@@ -195,12 +320,21 @@ struct Metadata {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct WasmPluginSpec {
-    selector: Selector,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selector: Option<Selector>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    target_refs: Vec<TargetRef>,
     url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
     image_pull_policy: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_pull_secret: Option<String>,
     plugin_name: &'static str,
     phase: &'static str,
-    fail_strategy: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priority: Option<i32>,
+    fail_strategy: String,
     #[serde(rename = "match")]
     match_: Vec<TrafficSelector>,
     plugin_config: serde_yaml::Value,
@@ -287,13 +421,37 @@ struct ServerPort {
     protocol: &'static str,
 }
 
-/// One document of the stream: the comment above it and its YAML.
+/// One document of the stream: its kind, the comment above it and its
+/// YAML.
 struct Written {
+    kind: &'static str,
     comment: String,
     yaml: String,
 }
 
+/// Documents as a YAML stream, `---` between them.
+fn stream<'w>(documents: impl IntoIterator<Item = &'w Written>) -> String {
+    let mut text = String::new();
+    for document in documents {
+        if !text.is_empty() {
+            text.push_str("---\n");
+        }
+        text.push_str(&document.comment);
+        text.push_str(&document.yaml);
+    }
+    text
+}
+
 pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Result<u8> {
+    let targets = target_refs(args);
+    if targets.len() > MAX_TARGET_REFS {
+        writeln!(
+            err,
+            "error: --target-ref: at most {MAX_TARGET_REFS} targets (the WasmPlugin's targetRefs holds {MAX_TARGET_REFS}), got {}\n\nFor more information, try '--help'.",
+            targets.len()
+        )?;
+        return Ok(EXIT_USAGE);
+    }
     let (input, table) = match input::read_configuration(&args.file) {
         Ok(read) => read,
         Err(errors) => {
@@ -310,17 +468,13 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
         writeln!(err, "warning: {file}: {warning}")?;
     }
     match result {
-        Ok(documents) => {
-            let mut first = true;
-            for document in documents {
-                if !first {
-                    writeln!(out, "---")?;
-                }
-                first = false;
-                write!(out, "{}{}", document.comment, document.yaml)?;
+        Ok(documents) => match &args.kustomize {
+            None => {
+                write!(out, "{}", stream(&documents))?;
+                Ok(EXIT_OK)
             }
-            Ok(EXIT_OK)
-        }
+            Some(dir) => write_kustomize(args, dir, &documents, out, err),
+        },
         Err(errors) => {
             for error in errors {
                 writeln!(err, "{file}: {error}")?;
@@ -355,11 +509,61 @@ fn manifests(
         .iter()
         .map(|l| (l.key.clone(), l.value.clone()))
         .collect();
-    let selector_text = selector
-        .iter()
-        .map(|(key, value)| format!("{key}={value}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    // The WasmPlugin attaches to the pods the selector labels, or, with
+    // targetRefs, to the proxies of those resources (never both: the CRD
+    // allows one of the two).
+    let targets = target_refs(args);
+    let (plugin_selector, proxies) = if targets.is_empty() {
+        let labels = selector
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        (
+            Some(Selector {
+                match_labels: selector.clone(),
+            }),
+            format!("the gateway pods labelled {labels}"),
+        )
+    } else {
+        let named = targets
+            .iter()
+            .map(|t| format!("{} {}", t.kind, t.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        (None, format!("the proxies of {named} (targetRefs)"))
+    };
+    let failure = if args.fail_strategy == FAIL_OPEN {
+        format!(
+            "and if it cannot be loaded, requests pass without it (FAIL_OPEN): \
+             nothing then removes a client's knative-serving-revision and {} \
+             headers, so a client can pick the route.",
+            table.cluster_header()
+        )
+    } else {
+        "and requests are denied if it cannot be loaded (FAIL_CLOSE): the \
+         routes trust the headers it writes."
+            .to_owned()
+    };
+    let mut text = format!(
+        "The knative-traffic filter in {proxies}, with the configuration as \
+         pluginConfig. It runs after Istio's authentication and authorization \
+         (phase STATS), {failure}"
+    );
+    if let Some(priority) = args.priority {
+        text.push_str(&format!(
+            " Among the WasmPlugins of its phase it has priority {priority} (higher runs first)."
+        ));
+    }
+    if let Some(secret) = &args.image_pull_secret {
+        text.push_str(&format!(
+            " The image is pulled with the credentials in the Secret {secret} of {}.",
+            args.plugin_namespace
+        ));
+    }
+    if args.sha256.is_some() {
+        text.push_str(" Istio refuses a module whose checksum differs from sha256.");
+    }
 
     let mut documents = Vec::new();
     let plugin = Manifest {
@@ -370,26 +574,23 @@ fn manifests(
             namespace: args.plugin_namespace.clone(),
         },
         spec: WasmPluginSpec {
-            selector: Selector {
-                match_labels: selector.clone(),
-            },
+            selector: plugin_selector,
+            target_refs: targets,
             url: args.image.clone(),
+            sha256: args.sha256.clone(),
             image_pull_policy: "IfNotPresent",
+            image_pull_secret: args.image_pull_secret.clone(),
             plugin_name: PLUGIN_NAME,
             phase: "STATS",
-            fail_strategy: "FAIL_CLOSE",
+            priority: args.priority,
+            fail_strategy: args.fail_strategy.clone(),
             match_: vec![TrafficSelector { mode: "CLIENT" }],
             plugin_config,
         },
     };
     documents.push(Written {
-        comment: comment(&format!(
-            "The knative-traffic filter in the gateway pods labelled {selector_text}, \
-             with the configuration as pluginConfig. It runs after Istio's \
-             authentication and authorization (phase STATS), and requests are \
-             denied if it cannot be loaded (FAIL_CLOSE): the routes trust the \
-             headers it writes."
-        )),
+        kind: "WasmPlugin",
+        comment: comment(&text),
         yaml: to_yaml(&plugin)?,
     });
 
@@ -429,6 +630,7 @@ fn manifests(
                     push_unique(&mut all_hosts, host);
                 }
                 documents.push(Written {
+                    kind: "VirtualService",
                     comment,
                     yaml: to_yaml(&vs)?,
                 });
@@ -444,7 +646,15 @@ fn manifests(
         return Err(errors);
     }
 
-    if args.with_gateway {
+    // A kustomize base always has the Gateway.
+    let gateway_option = if args.kustomize.is_some() {
+        Some("--kustomize")
+    } else if args.with_gateway {
+        Some("--with-gateway")
+    } else {
+        None
+    };
+    if let Some(option) = gateway_option {
         if all_hosts.is_empty() {
             let why = if document.services.is_empty() {
                 "the configuration has no services"
@@ -452,7 +662,7 @@ fn manifests(
                 "every host of the configuration is cluster-local"
             };
             return Err(vec![format!(
-                "--with-gateway: {why}, so the Gateway would accept no host (Istio refuses a server without hosts)"
+                "{option}: {why}, so the Gateway would accept no host (Istio refuses a server without hosts)"
             )]);
         }
         let gateway = Manifest {
@@ -475,6 +685,7 @@ fn manifests(
             },
         };
         documents.push(Written {
+            kind: "Gateway",
             comment: comment(
                 "The ingress gateway's HTTP server for every host of the VirtualServices.",
             ),
@@ -482,6 +693,144 @@ fn manifests(
         });
     }
     Ok(documents)
+}
+
+/// The `--target-ref` targets, each once, in the order given.
+fn target_refs(args: &Args) -> Vec<TargetRef> {
+    let mut targets: Vec<TargetRef> = Vec::new();
+    for target in &args.target_refs {
+        if !targets.contains(target) {
+            targets.push(target.clone());
+        }
+    }
+    targets
+}
+
+/// The files of a kustomize base, in the order `kustomization.yaml` lists
+/// them, with the kind each holds.
+const KUSTOMIZE_FILES: [(&str, &str); 3] = [
+    ("wasmplugin.yaml", "WasmPlugin"),
+    ("gateway.yaml", "Gateway"),
+    ("virtualservices.yaml", "VirtualService"),
+];
+
+/// Writes the documents as a kustomize base into `dir`: a file per kind,
+/// then `kustomization.yaml` listing them.
+fn write_kustomize(
+    args: &Args,
+    dir: &Path,
+    documents: &[Written],
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> io::Result<u8> {
+    let mut files: Vec<(&str, String)> = Vec::new();
+    for (file, kind) in KUSTOMIZE_FILES {
+        let text = stream(documents.iter().filter(|d| d.kind == kind));
+        if !text.is_empty() {
+            files.push((file, text));
+        }
+    }
+    let resources: Vec<&str> = files.iter().map(|(file, _)| *file).collect();
+    let kustomization = kustomization(args, &resources);
+    files.push(("kustomization.yaml", kustomization));
+    if let Err(e) = fs::create_dir_all(dir) {
+        writeln!(err, "{}: cannot create the directory: {e}", dir.display())?;
+        return Ok(EXIT_FAILURE);
+    }
+    for (file, text) in &files {
+        let path = dir.join(file);
+        if let Err(e) = fs::write(&path, text) {
+            writeln!(err, "{}: cannot write: {e}", path.display())?;
+            return Ok(EXIT_FAILURE);
+        }
+        writeln!(out, "wrote {}", path.display())?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// The base's `kustomization.yaml`: a header saying where it comes from and
+/// how to write it again, and the resources.
+fn kustomization(args: &Args, resources: &[&str]) -> String {
+    let mut text = comment(
+        "A kustomize base for `kubectl apply -k DIR`, written by `knative-traffic \
+         istio --kustomize`: the WasmPlugin that loads the knative-traffic filter \
+         with the configuration as pluginConfig, the Gateway, and a \
+         VirtualService per service. Regenerate it rather than edit it:",
+    );
+    text.push_str("#\n#   knative-traffic istio FILE --kustomize DIR");
+    for option in options_given(args) {
+        text.push_str(" \\\n#     ");
+        text.push_str(&option);
+    }
+    text.push_str("\n#\n");
+    text.push_str(&comment(
+        "with FILE the configuration (wasmplugin.yaml's pluginConfig, as JSON). \
+         Set what differs between clusters (the image, its sha256, the pull \
+         secret, the priority) in an overlay that has this directory among its \
+         resources.",
+    ));
+    text.push_str("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n");
+    for resource in resources {
+        text.push_str(&format!("- {resource}\n"));
+    }
+    text
+}
+
+/// The options of `args` that differ from their defaults, as they are
+/// written on the command line.
+fn options_given(args: &Args) -> Vec<String> {
+    let mut options = Vec::new();
+    let mut push =
+        |name: &str, value: &str| options.push(format!("--{name} {}", shell_word(value)));
+    if args.image != DEFAULT_IMAGE {
+        push("image", &args.image);
+    }
+    if args.plugin_namespace != DEFAULT_PLUGIN_NAMESPACE {
+        push("plugin-namespace", &args.plugin_namespace);
+    }
+    let labels: Vec<String> = args
+        .selectors
+        .iter()
+        .map(|l| format!("{}={}", l.key, l.value))
+        .collect();
+    if labels != [DEFAULT_SELECTOR] {
+        for label in &labels {
+            push("selector", label);
+        }
+    }
+    if args.gateway.reference() != DEFAULT_GATEWAY {
+        push("gateway", &args.gateway.reference());
+    }
+    if args.port != DEFAULT_PORT {
+        push("port", &args.port.to_string());
+    }
+    if let Some(sha256) = &args.sha256 {
+        push("sha256", sha256);
+    }
+    if let Some(secret) = &args.image_pull_secret {
+        push("image-pull-secret", secret);
+    }
+    if let Some(priority) = args.priority {
+        push("priority", &priority.to_string());
+    }
+    if args.fail_strategy != FAIL_CLOSE {
+        push("fail-strategy", &args.fail_strategy);
+    }
+    for target in target_refs(args) {
+        push("target-ref", &format!("{}/{}", target.kind, target.name));
+    }
+    options
+}
+
+/// `word` as one word for a POSIX shell: as it is when that is safe, else in
+/// single quotes.
+fn shell_word(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:=@+,%".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 fn to_yaml(value: &impl Serialize) -> Result<String, Vec<String>> {

@@ -66,9 +66,9 @@ fn strings(value: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Every WasmPlugin and VirtualService passes Istio's schema.
+/// Every WasmPlugin, VirtualService and Gateway passes Istio's schema.
 fn assert_schemas(what: &str, documents: &[Value]) {
-    for document in documents.iter().filter(|d| d["kind"] != "Gateway") {
+    for document in documents {
         let errors = istio::schema_violations(document);
         assert!(
             errors.is_empty(),
@@ -793,6 +793,14 @@ fn help_names_every_option_and_its_default() {
         "--with-gateway",
         "--port <PORT>",
         "[default: 80]",
+        "--sha256 <HEX>",
+        "--image-pull-secret <NAME>",
+        "--priority <N>",
+        "--fail-strategy <STRATEGY>",
+        "[default: FAIL_CLOSE]",
+        "[possible values: FAIL_CLOSE, FAIL_OPEN]",
+        "--target-ref <KIND/NAME>",
+        "--kustomize <DIR>",
         "Exit status:",
     ] {
         assert!(r.stdout.contains(text), "{text:?} not in:\n{}", r.stdout);

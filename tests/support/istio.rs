@@ -201,16 +201,19 @@ pub fn violations(crd_file: &str, manifest: &Value) -> Vec<String> {
 }
 
 /// The CRD file of Istio's own schema for a manifest's kind, if
-/// `tests/data/istio/` has one (it holds WasmPlugin's and VirtualService's).
+/// `tests/data/istio/` has one (it holds WasmPlugin's, VirtualService's and
+/// Gateway's, networking.istio.io's).
 pub fn crd_file(kind: &str) -> Option<&'static str> {
     match kind {
         "WasmPlugin" => Some("wasmplugin-crd.yaml"),
         "VirtualService" => Some("virtualservice-crd.yaml"),
+        "Gateway" => Some("gateway-crd.yaml"),
         _ => None,
     }
 }
 
-/// The schema violations of a WasmPlugin or VirtualService, by its kind.
+/// The schema violations of a WasmPlugin, VirtualService or Gateway, by its
+/// kind.
 pub fn schema_violations(manifest: &Value) -> Vec<String> {
     let kind = manifest["kind"].as_str().unwrap_or_default();
     let file = crd_file(kind).unwrap_or_else(|| panic!("no CRD schema for kind {kind:?}"));
