@@ -23,6 +23,8 @@ pub const DEFAULT_DOMAIN: &str = "svc.cluster.local";
 pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
 /// By default a revision is served by the Envoy cluster of the same name.
 pub const DEFAULT_CLUSTER_TEMPLATE: &str = "{revision}";
+/// A sticky cookie's Max-Age, in seconds, when `maxAge` is not given: a day.
+pub const DEFAULT_STICKY_MAX_AGE: u64 = 86_400;
 /// Where the mirror cluster goes when no `mirrorHeader` is given.
 pub const DEFAULT_MIRROR_HEADER: &str = "x-knative-mirror-cluster";
 

@@ -338,6 +338,17 @@ pub struct Zoned<'a> {
     pub public: bool,
 }
 
+/// A namespace's cluster-local zones, Knative's three forms of a
+/// cluster-local host after its label: `{namespace}`, `{namespace}.svc` and
+/// `{namespace}.svc.{clusterDomain}`.
+pub fn cluster_local_zones(namespace: &str, cluster_domain: &str) -> [String; 3] {
+    [
+        namespace.to_owned(),
+        format!("{namespace}.svc"),
+        format!("{namespace}.svc.{cluster_domain}"),
+    ]
+}
+
 impl HostTableBuilder {
     /// Tells unknown tags' hosts of this shape (none: they pass through).
     pub fn set_tag_shape(&mut self, shape: Option<TagShape>) {
@@ -356,11 +367,7 @@ impl HostTableBuilder {
         let domain = self.domain_id(zoned.domain);
         if !self.local_zones.contains(namespace) {
             self.local_zones.insert(namespace.to_owned());
-            for zone in [
-                namespace.to_owned(),
-                format!("{namespace}.svc"),
-                format!("{namespace}.svc.{}", zoned.cluster_domain),
-            ] {
+            for zone in cluster_local_zones(namespace, zoned.cluster_domain) {
                 self.zones.insert(zone.into(), (namespace.to_owned(), None));
             }
         }

@@ -48,3 +48,17 @@ pub fn read_configuration(path: &Path) -> Result<(Input, RouteTable), Vec<String
             .collect()),
     }
 }
+
+/// Reads a filter configuration as [`read_configuration`] does, and also
+/// returns it parsed, for commands that show what it says (its hosts, its
+/// rules) as well as what it does.
+pub fn read_document(
+    path: &Path,
+) -> Result<(Input, knative_traffic::config::Document, RouteTable), Vec<String>> {
+    let (input, table) = read_configuration(path)?;
+    let named = |e: knative_traffic::ConfigErrors| -> Vec<String> {
+        e.0.iter().map(|e| format!("{}: {e}", input.name)).collect()
+    };
+    let document = knative_traffic::compile::parse(&input.bytes).map_err(named)?;
+    Ok((input, document, table))
+}

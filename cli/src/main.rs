@@ -11,9 +11,11 @@
 // Bad input is reported, never a panic: the workspace's lints deny the
 // ways to panic outside tests.
 
+mod describe;
 mod import;
 mod input;
 mod istio;
+mod rollout_view;
 mod simulate;
 mod time;
 mod validate;
@@ -57,6 +59,8 @@ enum Command {
     #[command(after_help = EXIT_STATUS_HELP)]
     Simulate(simulate::Args),
     #[command(after_help = EXIT_STATUS_HELP)]
+    Describe(describe::Args),
+    #[command(after_help = EXIT_STATUS_HELP)]
     ImportKnative(import::Args),
     #[command(after_help = EXIT_STATUS_HELP)]
     Istio(istio::Args),
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &mut out, &mut err),
         Command::Simulate(args) => simulate::run(args, &mut out, &mut err),
+        Command::Describe(args) => describe::run(args, &mut out, &mut err),
         Command::ImportKnative(args) => import::run(args, &mut out, &mut err),
         Command::Istio(args) => istio::run(args, &mut out, &mut err),
     };

@@ -14,7 +14,7 @@ use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 
 use crate::time::{format_instant, now_ms};
-use crate::{input, EXIT_FAILURE, EXIT_OK};
+use crate::{input, rollout_view, EXIT_FAILURE, EXIT_OK};
 
 /// Route requests through the filter's routing code and count where they go.
 ///
@@ -178,6 +178,14 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
                             .map(|(_, value)| value);
                     }
                 }
+                // The tag the request reached, on the tag-header path too
+                // (where the filter writes none): its rollout is the
+                // one the request took.
+                let tag = route.tag.map(str::to_owned).or_else(|| {
+                    (route.reason == Reason::TagHeader)
+                        .then(|| request.header(TAG_HEADER))
+                        .flatten()
+                });
                 Outcome::Routed {
                     destination: route
                         .service
@@ -189,7 +197,7 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
                         .iter()
                         .position(|r| *r == route.reason)
                         .unwrap_or(usize::MAX),
-                    tag: route.tag.map(str::to_owned),
+                    tag,
                 }
             }
         };
@@ -256,13 +264,9 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
             } => {
                 let d = service.and_then(|s| s.destinations.get(*destination));
                 let reason = Reason::ROUTED.get(*reason).map_or("?", |r| r.as_str());
-                let reason = match (tag, reason) {
-                    (Some(tag), _) => format!("{reason} (tag {tag})"),
-                    (None, "tag-header") => match request.header(TAG_HEADER) {
-                        Some(tag) => format!("{reason} (tag {tag})"),
-                        None => reason.to_owned(),
-                    },
-                    (None, _) => reason.to_owned(),
+                let reason = match tag {
+                    Some(tag) => format!("{reason} (tag {tag})"),
+                    None => reason.to_owned(),
                 };
                 (
                     d.map_or("?".to_owned(), |d| d.revision.to_string()),
@@ -302,43 +306,23 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
         });
         let schedule = tag_schedule.or_else(|| rollout.and_then(|r| r.route()).map(|s| (None, s)));
         if let (Some(rollout), Some((tag, schedule))) = (rollout, schedule) {
-            let name = |d: knative_traffic::ids::DestinationId| {
-                service
-                    .destinations
-                    .get(d.index())
-                    .map_or("?".to_owned(), |d| d.revision.to_string())
-            };
-            let (from, to) = (name(rollout.from()), name(rollout.to()));
-            let what = match tag {
-                Some(tag) => format!("tag {tag}'s host"),
-                None => format!("the latest-following {}%", schedule.share()),
-            };
+            let names = (
+                rollout_view::revision(service, rollout.from()),
+                rollout_view::revision(service, rollout.to()),
+            );
+            let tags: Vec<&str> = tag.into_iter().collect();
+            let subject = rollout_view::subject(schedule, &tags);
             writeln!(
                 out,
-                "timed rollout of {what} from {from} to {to}: {}",
-                describe_schedule(schedule)
+                "{}",
+                rollout_view::heading(&subject, schedule, rollout.to(), names)
             )?;
-            let state = match schedule.step_at(now) {
-                None => format!("not started: {from} has it"),
-                Some(k) if k >= schedule.steps() => {
-                    format!("complete: {to} has {}%", schedule.share())
-                }
-                Some(k) => {
-                    let percent = new_percent(schedule, rollout, k);
-                    let next = schedule.step_start_ms(k + 1).map_or(String::new(), |at| {
-                        format!("; the next at {}", format_instant(at))
-                    });
-                    if k == 0 {
-                        format!("{to} has its first 1%{next}")
-                    } else {
-                        format!(
-                            "{to} has {percent}% after step {k} of {}{next}",
-                            schedule.steps()
-                        )
-                    }
-                }
-            };
-            writeln!(out, "at {}: {state}", format_instant(now))?;
+            writeln!(
+                out,
+                "at {}: {}",
+                format_instant(now),
+                rollout_view::state(schedule, rollout.to(), names, now)
+            )?;
             split = schedule.split_at(now).unwrap_or(&service.split);
         } else if args.at.is_some() {
             writeln!(
@@ -367,42 +351,6 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
         }
     }
     Ok(EXIT_OK)
-}
-
-/// The new revision's percent after move k of `schedule`.
-fn new_percent(
-    schedule: &knative_traffic::rollout::Schedule,
-    rollout: &knative_traffic::rollout::Rollout,
-    k: u32,
-) -> u32 {
-    schedule
-        .step_shares(k)
-        .and_then(|shares| shares.into_iter().find(|(d, _)| *d == rollout.to()))
-        .map_or(0, |(_, percent)| percent)
-}
-
-/// `1% at 2026-11-25T16:00:00Z, then 4 steps of 25% (the last 24%), the
-/// last at 2026-11-25T16:10:00Z`.
-fn describe_schedule(schedule: &knative_traffic::rollout::Schedule) -> String {
-    let steps = schedule.steps();
-    let size = schedule.step_size();
-    // The last move gives what is left, at most the step size.
-    let last = schedule
-        .share()
-        .saturating_sub(1)
-        .saturating_sub(size * steps.saturating_sub(1));
-    let mut moves = format!(
-        "{steps} step{} of {size}%",
-        if steps == 1 { "" } else { "s" }
-    );
-    if last != size && steps > 1 {
-        moves.push_str(&format!(" (the last {last}%)"));
-    }
-    format!(
-        "1% at {}, then {moves}, the last at {}",
-        format_instant(schedule.start_ms()),
-        format_instant(schedule.end_ms())
-    )
 }
 
 /// `traffic-example-v1 80%, traffic-example-v2 20%`.

@@ -575,7 +575,7 @@ fn simulate_a_timed_rollout_at_an_instant() {
         tail(&before),
         [
             header,
-            "at 2026-11-25T15:59:59Z: not started: web-2 has it",
+            "at 2026-11-25T15:59:59Z: not started: web-2 has it; web-3 gets its first 1% at 2026-11-25T16:00:00Z",
             "split in force: web-1 60%, web-2 40%",
         ]
     );
@@ -614,7 +614,7 @@ fn simulate_a_timed_rollout_at_an_instant() {
     assert_eq!(
         tail(&after)[1..],
         [
-            "at 2026-11-25T16:10:00Z: complete: web-3 has 40%",
+            "at 2026-11-25T16:10:00Z: complete: web-3 has 40% since 2026-11-25T16:10:00Z",
             "split in force: web-1 60%, web-3 40%",
         ]
     );
@@ -625,7 +625,7 @@ fn simulate_a_timed_rollout_at_an_instant() {
     assert_eq!(
         tail(&canary),
         [
-            "timed rollout of tag canary's host from web-2 to web-3: 1% at 2026-11-25T16:00:00Z, then 4 steps of 25% (the last 24%), the last at 2026-11-25T16:10:00Z",
+            "timed rollout of tag canary from web-2 to web-3: 1% at 2026-11-25T16:00:00Z, then 4 steps of 25% (the last 24%), the last at 2026-11-25T16:10:00Z",
             "at 2026-11-25T16:05:00Z: web-3 has 51% after step 2 of 4; the next at 2026-11-25T16:07:30Z",
             "split in force: web-2 49%, web-3 51%",
         ]
@@ -647,6 +647,57 @@ fn simulate_a_timed_rollout_at_an_instant() {
     assert!(r
         .stdout
         .contains("\nno timed rollout: the time does not change this service's split\n"));
+}
+
+/// The rollout lines of a simulation: the schedule, the state at the
+/// instant and the split in force.
+fn rollout_lines(r: &Run) -> Vec<&str> {
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let from = lines
+        .iter()
+        .position(|l| l.starts_with("timed rollout"))
+        .unwrap_or_else(|| panic!("no rollout: {}", r.stdout));
+    lines[from..from + 3].to_vec()
+}
+
+/// A request that reaches a rolling tag by the tag header takes the tag's
+/// own schedule (its 100%), as one at its host or by a rule does: what is
+/// said of the rollout is the split the requests took, not the main route's.
+#[test]
+fn simulate_a_rolling_tag_by_the_tag_header_shows_the_tags_schedule() {
+    let tag = "timed rollout of tag canary from web-2 to web-3: 1% at 2026-11-25T16:00:00Z, then 4 steps of 25% (the last 24%), the last at 2026-11-25T16:10:00Z";
+    for reached in [
+        vec![
+            "--host",
+            "web.shop.example.com",
+            "--header",
+            "Knative-Serving-Tag: canary",
+        ],
+        vec!["--host", "web.shop.example.com", "--header", "x-beta: yes"],
+        vec!["--host", "canary-web.shop.example.com"],
+    ] {
+        let mut args = vec![
+            "features.json",
+            "--at",
+            "2026-11-25T16:07:30Z",
+            "--requests",
+            "2000",
+        ];
+        args.extend(reached);
+        let r = simulate(&args);
+        assert_eq!(
+            rollout_lines(&r),
+            [
+                tag,
+                "at 2026-11-25T16:07:30Z: web-3 has 76% after step 3 of 4; the next at 2026-11-25T16:10:00Z",
+                "split in force: web-2 24%, web-3 76%",
+            ],
+            "{args:?}"
+        );
+        let table = rows(&r.stdout);
+        let web3 = table.iter().find(|r| r.revision == "web-3").unwrap();
+        assert_binomial("web-3 at 76%", web3.requests, 2000, 0.76);
+    }
 }
 
 #[test]

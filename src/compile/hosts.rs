@@ -1,7 +1,7 @@
 //! The hosts each service claims. One enumeration, [`claims`], feeds both the
-//! host table the filter routes by and [`public_hosts`], the list the
-//! command-line tool writes into gateway manifests, so the two cannot
-//! disagree.
+//! host table the filter routes by and the tool's lists, [`public_hosts`]
+//! (what it writes into gateway manifests) and [`served_hosts`] (what it
+//! shows), so they cannot disagree.
 //!
 //! A service, and each tag, is served under its label (its name; a tag's by
 //! the tag template) in its namespace's cluster-local zones, and, unless it
@@ -12,7 +12,7 @@ use super::defaults::Defaults;
 use super::Checks;
 use crate::config::{Document, ServiceSpec, Visibility};
 use crate::error::{ConfigError, ErrorKind};
-use crate::hosts::{HostClash, HostTable, HostTableBuilder, Side, Zoned};
+use crate::hosts::{cluster_local_zones, HostClash, HostTable, HostTableBuilder, Side, Zoned};
 use crate::ids::ServiceId;
 use crate::names::{is_dns_name, MAX_LABEL};
 use crate::routing::Service;
@@ -180,6 +180,74 @@ pub fn external_hosts(document: &Document, spec: &ServiceSpec) -> (Vec<String>, 
         }
     }
     (public, private)
+}
+
+/// Where a service is reached at one of its hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostZone {
+    /// Its external host by the domain template: the public side.
+    External,
+    /// Its namespace's cluster-local zones (`{namespace}`, `{namespace}.svc`,
+    /// `{namespace}.svc.{clusterDomain}`): the cluster-local side.
+    ClusterLocal,
+    /// A custom domain as written (exact, or `*.` and a domain), or with
+    /// `customDomainTags` a tag host of an exact one: the public side.
+    CustomDomain,
+}
+
+/// A host a service is served at: for the service itself (`tag: None`) or
+/// for one of its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedHost {
+    pub host: String,
+    pub tag: Option<String>,
+    pub zone: HostZone,
+}
+
+/// Every host a service is served at, on either side, in the order it
+/// claims them: the service's own (external, then cluster-local), each tag's
+/// (in `traffic` order), its custom domains, and their tag hosts. A
+/// cluster-local service or tag has no external host; an external host that
+/// falls in a cluster-local zone (a domain of `svc.{clusterDomain}`) is one
+/// of the cluster-local hosts, as the host table serves it. For tools that
+/// show what a configuration serves; the filter's host table is built from
+/// the same claims.
+pub fn served_hosts(document: &Document, spec: &ServiceSpec) -> Vec<ServedHost> {
+    let mut ignored = Vec::<ConfigError>::new();
+    let defaults = Defaults::new(document, &mut ignored);
+    let domain = spec.domain.as_deref().unwrap_or(defaults.domain);
+    let namespace = &spec.namespace;
+    let (own, custom) = claims(spec, &defaults);
+    let mut hosts: Vec<ServedHost> = Vec::new();
+    let mut push = |host: String, tag: Option<&str>, zone: HostZone| {
+        if !hosts.iter().any(|h| h.host == host) {
+            let tag = tag.map(str::to_owned);
+            hosts.push(ServedHost { host, tag, zone });
+        }
+    };
+    for claim in own.into_iter().chain(custom) {
+        match claim {
+            Claim::Own {
+                label, tag, public, ..
+            } => {
+                let local = cluster_local_zones(namespace, defaults.cluster_domain)
+                    .map(|zone| format!("{label}.{zone}"));
+                let external = defaults.external_host(&label, namespace, domain);
+                if public && !local.contains(&external) {
+                    push(external, tag, HostZone::External);
+                }
+                for host in local {
+                    push(host, tag, HostZone::ClusterLocal);
+                }
+            }
+            Claim::Custom { host, tag, .. } => push(host, tag, HostZone::CustomDomain),
+            Claim::Wildcard { suffix, .. } => {
+                push(format!("*.{suffix}"), None, HostZone::CustomDomain);
+            }
+            Claim::Refused { .. } => {}
+        }
+    }
+    hosts
 }
 
 /// Collects every service's hosts and refuses two claims on one host.
@@ -377,5 +445,77 @@ fn not_a_host(host: &str) -> Option<&'static str> {
         Some("has one label: a host needs at least two")
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::PlainRequest;
+    use crate::routing::Decision;
+    use rand_core::SeedableRng;
+    use rand_xorshift::XorShiftRng;
+
+    /// Every host [`served_hosts`] lists is routed by the compiled table to
+    /// its service, and to its tag for a tag's host.
+    #[test]
+    fn served_hosts_are_the_hosts_the_table_routes() {
+        let json = r#"{
+            "domain": "example.com",
+            "services": [
+                {
+                    "name": "web", "namespace": "shop",
+                    "traffic": [
+                        { "tag": "a", "revisionName": "web-1", "percent": 100 },
+                        { "tag": "b", "revisionName": "web-2", "percent": 0, "visibility": "cluster-local" }
+                    ],
+                    "customDomains": ["www.example.org", "*.example.net"],
+                    "customDomainTags": true
+                },
+                {
+                    "name": "api", "namespace": "shop", "domain": "svc.cluster.local",
+                    "traffic": [{ "tag": "x", "revisionName": "api-1", "percent": 100 }]
+                },
+                {
+                    "name": "db", "namespace": "data", "visibility": "cluster-local",
+                    "traffic": [{ "revisionName": "db-1", "percent": 100 }]
+                }
+            ]
+        }"#;
+        let table = crate::compile(json.as_bytes()).unwrap();
+        let document = super::super::parse(json.as_bytes()).unwrap();
+        let mut listed = Vec::new();
+        for spec in &document.services {
+            for served in served_hosts(&document, spec) {
+                let host = served.host.replace("*.", "any.");
+                let request = PlainRequest::default();
+                let mut rng = XorShiftRng::seed_from_u64(1);
+                match table.route(&host, &request, &mut rng) {
+                    Decision::Route(r) => {
+                        assert_eq!(*r.service.name, *spec.name, "{host}");
+                        assert_eq!(r.tag, served.tag.as_deref(), "{host}");
+                    }
+                    other => panic!("{host}: {other:?}"),
+                }
+                listed.push((served.host, served.zone));
+            }
+        }
+        let zone = |host: &str| listed.iter().find(|(h, _)| h == host).map(|(_, z)| *z);
+        assert_eq!(zone("web.shop.example.com"), Some(HostZone::External));
+        assert_eq!(zone("b-web.shop.svc"), Some(HostZone::ClusterLocal));
+        // A cluster-local tag has no external host, nor one on a custom domain.
+        assert_eq!(zone("b-web.shop.example.com"), None);
+        assert_eq!(zone("b-www.example.org"), None);
+        assert_eq!(zone("a-www.example.org"), Some(HostZone::CustomDomain));
+        assert_eq!(zone("*.example.net"), Some(HostZone::CustomDomain));
+        // On a domain of svc.cluster.local, the external host is a
+        // cluster-local one.
+        assert_eq!(
+            zone("api.shop.svc.cluster.local"),
+            Some(HostZone::ClusterLocal)
+        );
+        assert_eq!(zone("db.data.example.com"), None);
+        assert_eq!(zone("db.data"), Some(HostZone::ClusterLocal));
+        assert_eq!(listed.len(), 4 + 4 + 3 + 2 + 1 + 3 + 3 + 3);
     }
 }

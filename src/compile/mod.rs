@@ -33,7 +33,7 @@ use crate::error::{ConfigError, ConfigErrors, ErrorKind};
 use crate::hosts::{ServiceId, Side};
 use crate::routing::{HeaderNames, RouteTable};
 
-pub use hosts::{external_hosts, public_hosts};
+pub use hosts::{external_hosts, public_hosts, served_hosts, HostZone, ServedHost};
 pub use locate::parse;
 pub use templates::{domain_of_host, DEFAULT_DOMAIN_TEMPLATE, DEFAULT_TAG_TEMPLATE};
 

@@ -8,9 +8,6 @@ use crate::error::ErrorKind;
 use crate::names::{is_cookie_name, is_header_name};
 use crate::sticky::Sticky;
 
-/// Max-Age of a handed-out sticky cookie when `maxAge` is not given: a day.
-const DEFAULT_STICKY_MAX_AGE: u64 = 86_400;
-
 pub(super) fn compile(
     spec: &StickySpec,
     service: &ServiceSpec,
@@ -48,7 +45,10 @@ pub(super) fn compile(
             "maxAge applies only with setCookie: true",
         );
     }
-    let max_age = set_cookie.then(|| spec.max_age.unwrap_or(DEFAULT_STICKY_MAX_AGE));
+    let max_age = set_cookie.then(|| {
+        spec.max_age
+            .unwrap_or(crate::config::DEFAULT_STICKY_MAX_AGE)
+    });
     Some(Sticky::new(
         source,
         &service.namespace,
