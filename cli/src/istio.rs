@@ -452,7 +452,7 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
         )?;
         return Ok(EXIT_USAGE);
     }
-    let (input, table) = match input::read_configuration(&args.file) {
+    let (located, table) = match input::read_located(&args.file) {
         Ok(read) => read,
         Err(errors) => {
             for error in errors {
@@ -461,9 +461,9 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
             return Ok(EXIT_FAILURE);
         }
     };
-    let file = &input.name;
+    let file = &located.input.name;
     let mut warnings = Vec::new();
-    let result = manifests(args, &input.bytes, &table, &mut warnings);
+    let result = manifests(args, &located.json, &table, &mut warnings);
     for warning in &warnings {
         writeln!(err, "warning: {file}: {warning}")?;
     }

@@ -855,7 +855,7 @@ fn import_refuses_what_it_cannot_carry_over() {
     assert_eq!(r.stdout, "");
     assert_eq!(
         r.stderr,
-        "no-status.json: default/traffic-example: status.url is missing: the Service has not been reconciled (no status), so its host and domain are unknown; import what `kubectl get ksvc -o json` prints from the cluster\n"
+        "no-status.json: default/traffic-example: status.url is missing: the Service has no status (a manifest from git, or not reconciled yet), so its host and domain are unknown; pass --domain with the cluster's domain, or import what `kubectl get ksvc -o json` prints from the cluster\n"
     );
 
     // A cluster of another domain template, not given: the import says
@@ -1204,7 +1204,7 @@ fn import_refuses_what_is_not_a_knative_service() {
     assert_eq!(r.status, 1, "{r:?}");
     assert_eq!(
         r.stderr,
-        "<stdin>: not valid JSON: expected value at line 1 column 1 (this looks like YAML: use kubectl's -o json)\n"
+        "<stdin>: metadata.name is missing (import what `kubectl get ksvc -o json` prints)\n"
     );
     let r = run(&["import-knative", "missing.json"]);
     assert_eq!(r.status, 1, "{r:?}");

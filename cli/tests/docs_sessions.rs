@@ -41,6 +41,15 @@ fn the_docs_sessions_print_what_the_docs_show() {
     for file in ["traffic-example.json", "features.json", "shadow.json"] {
         fs::copy(data.join(file), dir.join(file)).unwrap();
     }
+    // The forms the edit commands change, as the repository ships them.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    for (from, to) in [
+        ("envoy/envoy.yaml", "envoy.yaml"),
+        ("istio/wasmplugin.yaml", "wasmplugin.yaml"),
+        ("cli/tests/data/git/services.yaml", "services.yaml"),
+    ] {
+        fs::copy(root.join(from), dir.join(to)).unwrap();
+    }
     let bin = Path::new(env!("CARGO_BIN_EXE_knative-traffic"))
         .parent()
         .unwrap()

@@ -43,10 +43,16 @@ use cluster::Cluster;
 /// standard error.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Knative Services as JSON (`kubectl get ksvc -o json`); `-` reads
-    /// standard input
+    /// Knative Services: what `kubectl get ksvc -o json` (or `-o yaml`)
+    /// prints, or manifests as kept in git (YAML, several in one file, no
+    /// status); `-` reads standard input
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    /// The cluster's domain (config-domain), for Services without status
+    /// (manifests from git): their host is then made by the domain template
+    /// from it, and the latest revision is the one spec.template names
+    #[arg(long, value_name = "DOMAIN")]
+    domain: Option<String>,
     /// The configuration's clusterTemplate: how a revision's Envoy cluster is
     /// named, with {revision}, {service} and {namespace} (default: the
     /// filter's, {revision})
@@ -172,6 +178,7 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
     };
     let mut warnings = Vec::new();
     let settings = Settings {
+        domain: args.domain.clone(),
         cluster_template: args.cluster_template.clone(),
         cluster,
         now_ms: args.at.unwrap_or_else(now_ms),
@@ -213,6 +220,8 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
 
 /// What the import knows beside the Services.
 struct Settings {
+    /// `--domain`, for Services without status.
+    domain: Option<String>,
     cluster_template: Option<String>,
     cluster: Cluster,
     now_ms: u64,
@@ -225,38 +234,47 @@ fn import(
     settings: &Settings,
     warnings: &mut Vec<String>,
 ) -> Result<Configuration, Vec<String>> {
-    let document: Value = serde_json::from_slice(json).map_err(|e| {
-        let looks_like_yaml = String::from_utf8_lossy(json)
-            .trim_start()
-            .starts_with("apiVersion:");
-        let hint = if looks_like_yaml {
-            " (this looks like YAML: use kubectl's -o json)"
+    let documents = documents(json)?;
+    let mut items: Vec<(String, &Value)> = Vec::new();
+    let several = documents.len() > 1;
+    for (i, document) in documents.iter().enumerate() {
+        let place = if several {
+            format!("documents[{i}]")
         } else {
-            ""
+            String::new()
         };
-        vec![format!("not valid JSON: {e}{hint}")]
-    })?;
-    let kind = document.get("kind").and_then(Value::as_str).unwrap_or("");
-    let items: Vec<(String, &Value)> = match kind {
-        "List" | "ServiceList" => {
-            let items = document
-                .get("items")
-                .and_then(Value::as_array)
-                .ok_or_else(|| vec![format!("a {kind} without an items array")])?;
-            if items.is_empty() {
-                return Err(vec![format!(
-                    "the {kind} has no items: no Knative Service to import"
-                )]);
+        let kind = document.get("kind").and_then(Value::as_str).unwrap_or("");
+        match kind {
+            "List" | "ServiceList" => {
+                let list = document
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| vec![format!("a {kind} without an items array")])?;
+                if list.is_empty() && !several {
+                    return Err(vec![format!(
+                        "the {kind} has no items: no Knative Service to import"
+                    )]);
+                }
+                items.extend(list.iter().enumerate().map(|(j, item)| {
+                    let at = format!("items[{j}]");
+                    (if several { format!("{place} {at}") } else { at }, item)
+                }));
             }
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| (format!("items[{i}]"), item))
-                .collect()
+            // A stream of manifests from git holds more than Services.
+            _ if several && !is_knative_service(document) => warnings.push(format!(
+                "{place}: {} is not a Knative Service; skipped",
+                if kind.is_empty() {
+                    "a document without a kind"
+                } else {
+                    kind
+                }
+            )),
+            _ => items.push((place, document)),
         }
-        _ => vec![(String::new(), &document)],
-    };
-
+    }
+    if items.is_empty() {
+        return Err(vec!["no Knative Service to import".to_owned()]);
+    }
     let mut errors = Vec::new();
     let mut imported = Vec::new();
     for (place, item) in items {
@@ -297,6 +315,36 @@ fn import(
         tag_header_based_routing: cluster.tag_header.filter(|on| !on),
         services: imported.into_iter().map(|i| i.service).collect(),
     })
+}
+
+/// The documents of a JSON file or a YAML stream.
+fn documents(bytes: &[u8]) -> Result<Vec<Value>, Vec<String>> {
+    let text = std::str::from_utf8(bytes).map_err(|_| vec!["not UTF-8 text".to_owned()])?;
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => return Ok(vec![value]),
+        // What looks like JSON gets JSON's message, which says where.
+        Err(e) if text.trim_start().starts_with(['{', '[']) => {
+            return Err(vec![format!("not valid JSON: {e}")])
+        }
+        Err(_) => {}
+    }
+    let mut out = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(text) {
+        match serde::Deserialize::deserialize(document) {
+            Ok(Value::Null) => {}
+            Ok(value) => out.push(value),
+            Err(e) => return Err(vec![format!("neither JSON nor YAML: {e}")]),
+        }
+    }
+    Ok(out)
+}
+
+fn is_knative_service(document: &Value) -> bool {
+    document.get("kind").and_then(Value::as_str) == Some("Service")
+        && document
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.starts_with("serving.knative.dev/"))
 }
 
 /// `items[2] default/web` or `default/web`: where an error is.
@@ -358,11 +406,14 @@ fn import_service(
     };
 
     let mut errors = Vec::new();
-    let Some(url) = str_at("/status/url") else {
+    // Without status (a manifest from git), the host is --domain's and the
+    // latest revision the one the template names.
+    let url = str_at("/status/url");
+    if url.is_none() && settings.domain.is_none() {
         return Err(vec![fail(
-            "status.url is missing: the Service has not been reconciled (no status), so its host and domain are unknown; import what `kubectl get ksvc -o json` prints from the cluster".into(),
+            "status.url is missing: the Service has no status (a manifest from git, or not reconciled yet), so its host and domain are unknown; pass --domain with the cluster's domain, or import what `kubectl get ksvc -o json` prints from the cluster".into(),
         )]);
-    };
+    }
     let cluster_domain = str_at("/status/address/url")
         .and_then(url_host)
         .and_then(|host| {
@@ -374,7 +425,7 @@ fn import_service(
         ".svc.{}",
         cluster_domain.as_deref().unwrap_or(DEFAULT_CLUSTER_DOMAIN)
     );
-    let host = url_host(url);
+    let host = url.and_then(url_host);
     // Knative gives a cluster-local Service (by its label, or a cluster
     // without a domain) a URL under svc.{clusterDomain}.
     let labelled_local = item
@@ -384,7 +435,11 @@ fn import_service(
         == Some(CLUSTER_LOCAL);
     let local = labelled_local || host.as_deref().is_some_and(|h| h.ends_with(&local_suffix));
     let template = settings.cluster.domain_template();
+    let url_text = url.unwrap_or("");
     let domain = match host {
+        // No status: the domain given, or a cluster-local Service's.
+        None if url.is_none() && local => Some(local_suffix.trim_start_matches('.').to_owned()),
+        None if url.is_none() => settings.domain.clone(),
         // A cluster-local URL is always Knative's default form under svc.
         Some(host) if local => host
             .strip_prefix(&format!("{name}.{namespace}."))
@@ -396,13 +451,13 @@ fn import_service(
                 Ok(Some(domain)) => Some(domain),
                 Ok(None) if settings.cluster.domain_template.is_none() => {
                     errors.push(fail(format!(
-                    "status.url {url:?} is not {{name}}.{{namespace}}.{{domain}} ({name}.{namespace}.…): the cluster's domain-template is not Knative's default; pass it with --domain-template or --config-network"
+                    "status.url {url_text:?} is not {{name}}.{{namespace}}.{{domain}} ({name}.{namespace}.…): the cluster's domain-template is not Knative's default; pass it with --domain-template or --config-network"
                 )));
                     None
                 }
                 Ok(None) => {
                     errors.push(fail(format!(
-                    "status.url {url:?} is not the host the domain template {template:?} makes for {name} in {namespace}"
+                    "status.url {url_text:?} is not the host the domain template {template:?} makes for {name} in {namespace}"
                 )));
                     None
                 }
@@ -413,14 +468,28 @@ fn import_service(
             }
         }
         None => {
-            errors.push(fail(format!("status.url {url:?} is not an http(s) URL")));
+            errors.push(fail(format!(
+                "status.url {:?} is not an http(s) URL",
+                url.unwrap_or("")
+            )));
             None
         }
     };
 
-    let latest_ready = str_at("/status/latestReadyRevisionName")
-        .filter(|r| !r.is_empty())
-        .map(str::to_owned);
+    // The latest ready revision: the status's, or without status the one
+    // the template names (Knative names it itself otherwise, unknowably).
+    let (latest_ready, latest_from) = if url.is_some() {
+        (
+            str_at("/status/latestReadyRevisionName"),
+            "status.latestReadyRevisionName is missing: no revision is ready yet, and Knative programs no route until one is",
+        )
+    } else {
+        (
+            str_at("/spec/template/metadata/name"),
+            "the Service has no status and spec.template.metadata.name is not set: Knative names the revision itself ({name}-00001, …), so the manifest does not say which revision is the latest; name it in spec.template.metadata.name, or name every target's revisionName",
+        )
+    };
+    let latest_ready = latest_ready.filter(|r| !r.is_empty()).map(str::to_owned);
     let traffic = match item.pointer("/spec/traffic") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(targets)) => targets.iter().collect(),
@@ -439,7 +508,7 @@ fn import_service(
             Ok((target, ignored)) => {
                 if target_follows_latest(&target) && latest_ready.is_none() {
                     errors.push(fail(format!(
-                        "spec.traffic[{j}] follows the latest revision, but status.latestReadyRevisionName is missing: no revision is ready yet, and Knative programs no route until one is"
+                        "spec.traffic[{j}] follows the latest revision, but {latest_from}"
                     )));
                 }
                 for field in ignored {
@@ -455,9 +524,9 @@ fn import_service(
     if targets.is_empty() && errors.is_empty() {
         // Knative's default route: everything to the latest ready revision.
         if latest_ready.is_none() {
-            errors.push(fail(
-                "spec.traffic is empty (100% to the latest revision), but status.latestReadyRevisionName is missing: no revision is ready yet, and Knative programs no route until one is".into(),
-            ));
+            errors.push(fail(format!(
+                "spec.traffic is empty (100% to the latest revision), but {latest_from}"
+            )));
         }
         targets.push(Target {
             tag: None,

@@ -1,0 +1,550 @@
+//! The edit commands (`set-traffic`, `tag`, `untag`, `rollback`, `rollout
+//! start|stop|finish`), run as the built binary on each form a configuration
+//! lives in: a JSON file, a YAML file, the Wasm filter's `configuration` in
+//! an Envoy bootstrap (`envoy/envoy.yaml`, and `envoy/public-and-internal.yaml`
+//! whose two listeners share it through a YAML anchor), an ECDS resource file
+//! (`envoy/ecds/knative-traffic.yaml`, and the JSON form), and a WasmPlugin
+//! manifest (`istio/wasmplugin.yaml`). After every command the file is read
+//! back here, without the tool, and compiled by the filter's own compiler;
+//! every line the command did not have to change, comments included, must
+//! be as it was.
+
+// Tests report by panicking.
+#![allow(clippy::restriction)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn tool(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_knative-traffic"))
+        .args(args)
+        .env_remove("KNATIVE_TRAFFIC_FILE")
+        .output()
+        .expect("run knative-traffic")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scratch(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "knative-traffic-edit-{}-{label}",
+        std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The Wasm filter configurations found in a value, as the filter receives
+/// them.
+fn wasm_configurations(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(text) = map
+                .get("config")
+                .and_then(|c| c.get("configuration"))
+                .and_then(|c| c.get("value"))
+                .and_then(Value::as_str)
+            {
+                out.push(text.to_owned());
+            }
+            map.values().for_each(|v| wasm_configurations(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| wasm_configurations(v, out)),
+        _ => {}
+    }
+}
+
+/// The configuration a file holds, read without the tool: the file itself,
+/// a WasmPlugin's pluginConfig (as Istio hands it to the filter: JSON), or
+/// every copy of the Wasm filter's configuration string (which must agree).
+fn configuration_of(path: &Path) -> Value {
+    let text = fs::read_to_string(path).unwrap();
+    let documents: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
+        .map(|d| Value::deserialize(d).unwrap())
+        .collect();
+    let configuration = if let [single] = documents.as_slice() {
+        if single.get("services").is_some() {
+            Some(single.clone())
+        } else {
+            None
+        }
+    } else {
+        None
+    };
+    let configuration = configuration.or_else(|| {
+        documents
+            .iter()
+            .find(|d| d["kind"] == "WasmPlugin")
+            .map(|d| d["spec"]["pluginConfig"].clone())
+    });
+    let configuration = configuration.unwrap_or_else(|| {
+        let mut found = Vec::new();
+        documents
+            .iter()
+            .for_each(|d| wasm_configurations(d, &mut found));
+        assert!(!found.is_empty(), "{}: no configuration", path.display());
+        assert!(
+            found.iter().all(|f| f == &found[0]),
+            "{}: the copies differ: {found:?}",
+            path.display()
+        );
+        serde_json::from_str(&found[0]).unwrap()
+    });
+    // The filter's own compiler accepts it.
+    let json = serde_json::to_vec(&configuration).unwrap();
+    if let Err(errors) = knative_traffic::compile(&json) {
+        panic!("{}: the filter refuses it: {errors}", path.display());
+    }
+    configuration
+}
+
+fn traffic_of(path: &Path) -> Value {
+    configuration_of(path)["services"][0]["traffic"].clone()
+}
+
+/// The lines of `before` that `after` no longer has.
+fn lost_lines(before: &str, after: &str) -> Vec<String> {
+    let after: Vec<&str> = after.lines().collect();
+    before
+        .lines()
+        .filter(|l| !after.contains(l))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The seed's configuration as `envoy/envoy.yaml` carries it.
+fn shipped_configuration() -> Value {
+    configuration_of(&repo().join("envoy/envoy.yaml"))
+}
+
+/// Each form, holding the shipped configuration, copied into `dir`.
+fn forms(dir: &Path) -> Vec<PathBuf> {
+    let configuration = shipped_configuration();
+    let json = dir.join("traffic.json");
+    fs::write(
+        &json,
+        serde_json::to_string_pretty(&configuration).unwrap() + "\n",
+    )
+    .unwrap();
+    let yaml = dir.join("traffic.yaml");
+    fs::write(
+        &yaml,
+        format!(
+            "# The traffic configuration, as YAML.\n{}",
+            serde_yaml::to_string(&configuration).unwrap()
+        ),
+    )
+    .unwrap();
+    let mut paths = vec![json, yaml];
+    for (from, to) in [
+        ("envoy/envoy.yaml", "envoy.yaml"),
+        ("istio/wasmplugin.yaml", "wasmplugin.yaml"),
+    ] {
+        fs::copy(repo().join(from), dir.join(to)).unwrap();
+        paths.push(dir.join(to));
+    }
+    // The shipped ECDS file carries another split: its block scalar gets the
+    // bootstrap's, line for line.
+    let ecds = fs::read_to_string(repo().join("envoy/ecds/knative-traffic.yaml")).unwrap();
+    let (head, _) = ecds.split_once("        value: |\n").unwrap();
+    let block: String = serde_json::to_string_pretty(&configuration)
+        .unwrap()
+        .lines()
+        .map(|l| format!("          {l}\n"))
+        .collect();
+    fs::write(
+        dir.join("ecds.yaml"),
+        format!("{head}        value: |\n{block}"),
+    )
+    .unwrap();
+    paths.push(dir.join("ecds.yaml"));
+    // The JSON form of an ECDS resource file (a JSON string inside JSON).
+    let resource: Value =
+        serde_yaml::from_str(&fs::read_to_string(dir.join("ecds.yaml")).unwrap()).unwrap();
+    fs::write(
+        dir.join("ecds.json"),
+        serde_json::to_string_pretty(&resource).unwrap(),
+    )
+    .unwrap();
+    paths.push(dir.join("ecds.json"));
+    for path in &paths {
+        assert_eq!(configuration_of(path), configuration, "{}", path.display());
+    }
+    paths
+}
+
+/// Runs an edit command on `file` and returns its standard output; asserts
+/// success, that nothing but the configuration's own lines changed, and
+/// that the comments are all still there.
+fn edit(file: &Path, args: &[&str]) -> String {
+    let before = fs::read_to_string(file).unwrap();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["-f", file.to_str().unwrap()]);
+    let o = tool(&all);
+    assert!(o.status.success(), "{all:?}: {}{}", stdout(&o), stderr(&o));
+    let after = fs::read_to_string(file).unwrap();
+    for lost in lost_lines(&before, &after) {
+        let t = lost.trim();
+        assert!(!t.starts_with('#'), "{all:?} lost the comment {lost:?}");
+        let edited = [
+            "percent",
+            "tag",
+            "revisionName",
+            "latestRevision",
+            "latestReadyRevisionName",
+            "rollout",
+            "fromRevisionName",
+            "start",
+            "duration",
+            "steps",
+            "minStep",
+        ];
+        assert!(
+            edited.iter().any(|k| t.contains(k)) || t.chars().all(|c| "{}[],-".contains(c)),
+            "{all:?} changed a line outside the traffic: {lost:?}\n{after}"
+        );
+    }
+    stdout(&o)
+}
+
+#[test]
+fn every_command_on_every_form() {
+    let dir = scratch("forms");
+    for file in forms(&dir) {
+        let name = file.display().to_string();
+        let configuration = configuration_of(&file);
+
+        // kn's --traffic: named targets get their percents, the others 0%
+        // (the tagged v3 stays, at 0%).
+        let out = edit(
+            &file,
+            &[
+                "set-traffic",
+                "traffic-example",
+                "v1=70",
+                "v2=20",
+                "@latest=10",
+            ],
+        );
+        assert_eq!(
+            out,
+            format!(
+                "{name}: default/traffic-example\n  \
+                 traffic-example-v1             80% -> 70%\n  \
+                 traffic-example-v2             10% -> 20%\n  \
+                 traffic-example-v3             10% -> 0%\n  \
+                 @latest (traffic-example-v3)    0% -> 10%\n\
+                 wrote {name}\n"
+            ),
+            "{name}"
+        );
+        let seed_after = json!([
+            {"tag": "v1", "revisionName": "traffic-example-v1", "percent": 70},
+            {"tag": "v2", "revisionName": "traffic-example-v2", "percent": 20},
+            {"tag": "v3", "revisionName": "traffic-example-v3", "percent": 0},
+            {"tag": "latest", "latestRevision": true, "percent": 10}
+        ]);
+        assert_eq!(traffic_of(&file), seed_after, "{name}");
+        // Everything but the traffic is as it was.
+        let mut expected = configuration.clone();
+        expected["services"][0]["traffic"] = seed_after.clone();
+        assert_eq!(configuration_of(&file), expected, "{name}");
+
+        // A tag on a revision that has one already: a new 0% target; then
+        // untagged, it goes.
+        let out = edit(
+            &file,
+            &["tag", "traffic-example", "traffic-example-v3=candidate"],
+        );
+        assert!(
+            out.contains("  tag candidate: added, traffic-example-v3\n"),
+            "{name}: {out}"
+        );
+        assert_eq!(
+            traffic_of(&file)[4],
+            json!({"tag": "candidate", "revisionName": "traffic-example-v3", "percent": 0}),
+            "{name}"
+        );
+        let out = edit(&file, &["untag", "traffic-example", "candidate"]);
+        assert!(
+            out.contains("  tag candidate: removed (was traffic-example-v3)\n"),
+            "{name}: {out}"
+        );
+        assert_eq!(traffic_of(&file), seed_after, "{name}");
+
+        // A timed rollout to a new revision, then stopped half way: the
+        // split in force is kept as revisions' percents.
+        let out = edit(
+            &file,
+            &[
+                "rollout",
+                "start",
+                "traffic-example",
+                "--to",
+                "traffic-example-v4",
+                "--duration",
+                "10m",
+                "--start",
+                "2026-01-01T00:00:00Z",
+            ],
+        );
+        assert!(
+            out.contains(
+                "  timed rollout: from traffic-example-v3 to traffic-example-v4 over 10m, \
+                 starting 2026-01-01T00:00:00Z\n"
+            ),
+            "{name}: {out}"
+        );
+        assert!(
+            out.contains("note: traffic-example-v4 is new to this service"),
+            "{name}: {out}"
+        );
+        let service = &configuration_of(&file)["services"][0];
+        assert_eq!(
+            service["latestReadyRevisionName"], "traffic-example-v4",
+            "{name}"
+        );
+        assert_eq!(
+            service["rollout"],
+            json!({"fromRevisionName": "traffic-example-v3", "start": "2026-01-01T00:00:00Z", "duration": "10m"}),
+            "{name}"
+        );
+        // Knative's steps for the latest-following 10% over 10 minutes: 1%
+        // at the start, then 9 steps of 1% every 66.6 s, so at 5:00 the new
+        // revision has 5% of it.
+        edit(
+            &file,
+            &[
+                "rollout",
+                "stop",
+                "traffic-example",
+                "--at",
+                "2026-01-01T00:05:00Z",
+            ],
+        );
+        let service = &configuration_of(&file)["services"][0];
+        assert_eq!(service.get("rollout"), None, "{name}");
+        assert_eq!(
+            service["traffic"],
+            json!([
+                {"tag": "v1", "revisionName": "traffic-example-v1", "percent": 70},
+                {"tag": "v2", "revisionName": "traffic-example-v2", "percent": 20},
+                {"tag": "v3", "revisionName": "traffic-example-v3", "percent": 0},
+                {"tag": "latest", "latestRevision": true, "percent": 0},
+                {"revisionName": "traffic-example-v3", "percent": 5},
+                {"revisionName": "traffic-example-v4", "percent": 5}
+            ]),
+            "{name}"
+        );
+
+        // Started again and finished: the rollout goes, latest has its share.
+        edit(
+            &file,
+            &["set-traffic", "traffic-example", "v1=90", "@latest=10"],
+        );
+        edit(
+            &file,
+            &[
+                "rollout",
+                "start",
+                "traffic-example",
+                "--to",
+                "traffic-example-v5",
+                "--duration",
+                "1h",
+                "--steps",
+                "5",
+            ],
+        );
+        assert_eq!(
+            configuration_of(&file)["services"][0]["rollout"]["steps"],
+            5,
+            "{name}"
+        );
+        edit(&file, &["rollout", "finish", "traffic-example"]);
+        assert_eq!(
+            configuration_of(&file)["services"][0].get("rollout"),
+            None,
+            "{name}"
+        );
+
+        // A rollback: everything to v1, the tags kept at 0%.
+        let out = edit(&file, &["rollback", "traffic-example", "v1"]);
+        assert!(out.contains("traffic-example-v1"), "{out}");
+        assert_eq!(
+            traffic_of(&file),
+            json!([
+                {"tag": "v1", "revisionName": "traffic-example-v1", "percent": 100},
+                {"tag": "v2", "revisionName": "traffic-example-v2", "percent": 0},
+                {"tag": "v3", "revisionName": "traffic-example-v3", "percent": 0},
+                {"tag": "latest", "latestRevision": true, "percent": 0}
+            ]),
+            "{name}"
+        );
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_refused_change_writes_nothing() {
+    let dir = scratch("refused");
+    let file = dir.join("envoy.yaml");
+    fs::copy(repo().join("envoy/envoy.yaml"), &file).unwrap();
+    let before = fs::read(&file).unwrap();
+    let path = file.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "set-traffic",
+                "-f",
+                path,
+                "traffic-example",
+                "v1=80",
+                "v2=10",
+            ],
+            "default/traffic-example: given traffic percents sum to 90, want 100\n",
+        ),
+        (
+            &["set-traffic", "-f", path, "nope", "v1=100"],
+            ": no service nope; the configuration has default/traffic-example\n",
+        ),
+        (
+            &["untag", "-f", path, "traffic-example", "v9"],
+            "tag(s) v9 not present for any revisions of service traffic-example\n",
+        ),
+        (
+            &["rollback", "-f", path, "traffic-example", "v9"],
+            "v9 is neither a tag nor a revision of this service's traffic\n",
+        ),
+        (
+            &["rollout", "stop", "-f", path, "traffic-example"],
+            "default/traffic-example: has no timed rollout\n",
+        ),
+    ];
+    for (args, message) in cases {
+        let o = tool(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).ends_with(message), "{args:?}: {}", stderr(&o));
+        assert_eq!(
+            fs::read(&file).unwrap(),
+            before,
+            "{args:?} changed the file"
+        );
+    }
+    // The filter's own rules refuse a tag that is no DNS label.
+    let o = tool(&[
+        "tag",
+        "-f",
+        path,
+        "traffic-example",
+        "traffic-example-v1=Bad_Tag",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("the change is refused, nothing was written"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("Bad_Tag"), "{}", stderr(&o));
+    assert_eq!(fs::read(&file).unwrap(), before);
+    // A dry run shows the change and writes nothing.
+    let o = tool(&[
+        "set-traffic",
+        "-f",
+        path,
+        "--dry-run",
+        "traffic-example",
+        "v1=100",
+    ]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("80% -> 100%"), "{}", stdout(&o));
+    assert!(stdout(&o).ends_with(
+        "dry run: {path} was not changed\n"
+            .replace("{path}", path)
+            .as_str()
+    ));
+    assert_eq!(fs::read(&file).unwrap(), before);
+    // No temporary file is left beside it.
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The bootstrap whose two listeners share one configuration through a YAML
+/// anchor: the anchored block is edited, and both listeners have the change.
+#[test]
+fn a_configuration_shared_by_an_anchor_is_edited_once() {
+    let dir = scratch("anchor");
+    let file = dir.join("public-and-internal.yaml");
+    fs::copy(repo().join("envoy/public-and-internal.yaml"), &file).unwrap();
+    let out = edit(&file, &["set-traffic", "traffic-example", "v2=100"]);
+    assert!(out.contains("20% -> 100%"), "{out}");
+    let text = fs::read_to_string(&file).unwrap();
+    assert_eq!(text.matches("*configuration").count(), 1);
+    assert_eq!(traffic_of(&file)[1]["percent"], 100);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn standard_input_in_standard_output_out() {
+    let text = fs::read_to_string(repo().join("istio/wasmplugin.yaml")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_knative-traffic"))
+        .args([
+            "set-traffic",
+            "-f",
+            "-",
+            "default/traffic-example",
+            "v1=100",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("<stdin>: default/traffic-example\n"),
+        "{}",
+        stderr(&o)
+    );
+    let out = stdout(&o);
+    assert_eq!(lost_lines(&text, &out).len(), 3, "{out}");
+    assert!(out.contains("        percent: 100\n"), "{out}");
+}
+
+#[test]
+fn the_file_may_be_named_by_the_environment() {
+    let dir = scratch("env");
+    let file = dir.join("envoy.yaml");
+    fs::copy(repo().join("envoy/envoy.yaml"), &file).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_knative-traffic"))
+        .args(["set-traffic", "traffic-example", "v2=100"])
+        .env("KNATIVE_TRAFFIC_FILE", &file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(traffic_of(&file)[1]["percent"], 100);
+    fs::remove_dir_all(&dir).unwrap();
+}
