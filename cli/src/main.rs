@@ -23,6 +23,7 @@ mod jsontext;
 mod rollout_view;
 mod simulate;
 mod source;
+mod status;
 mod time;
 mod validate;
 mod yamltext;
@@ -85,6 +86,8 @@ enum Command {
     ImportKnative(import::Args),
     #[command(after_help = EXIT_STATUS_HELP)]
     Istio(istio::Args),
+    #[command(after_help = status::EXIT_STATUS_HELP)]
+    Status(status::Args),
 }
 
 fn main() -> ExitCode {
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         Command::Rollout(command) => edit::rollout::run(command, &mut out, &mut err),
         Command::ImportKnative(args) => import::run(args, &mut out, &mut err),
         Command::Istio(args) => istio::run(args, &mut out, &mut err),
+        Command::Status(args) => status::run(args, &mut out, &mut err),
     };
     let status = result.and_then(|status| out.flush().map(|()| status));
     match status {
