@@ -96,7 +96,8 @@ const GATEWAY_API_GROUP: &str = "gateway.networking.k8s.io";
 /// overlay.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The filter's configuration (JSON); `-` reads standard input
+    /// The filter's configuration: JSON or YAML, an Envoy config or ECDS
+    /// resource with the filter, or a WasmPlugin; `-` reads standard input
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// The module image the WasmPlugin pulls (its url): an OCI image

@@ -30,7 +30,8 @@ use crate::{input, rollout_view, EXIT_FAILURE, EXIT_OK};
 /// command prints the same counts.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The filter's configuration (JSON); `-` reads standard input
+    /// The filter's configuration: JSON or YAML, an Envoy config or ECDS
+    /// resource with the filter, or a WasmPlugin; `-` reads standard input
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// The requests' Host, e.g. traffic-example.default.example.com or a tag

@@ -15,7 +15,8 @@ use crate::{input, EXIT_FAILURE, EXIT_OK};
 /// if any file has an error, so it can gate a CI pipeline.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Filter configurations (JSON); `-` reads standard input
+    /// Filter configurations: JSON or YAML, Envoy configs or ECDS resources
+    /// with the filter, or WasmPlugins; `-` reads standard input
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
 }
