@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::input::Input;
 use crate::jsontext::{self, Step};
-use crate::yamltext::{self, Scope};
+use crate::yamltext::{self, block_end, indent, is_blank, is_filler, Scope};
 
 /// The Wasm filter's type in Envoy configs and ECDS resources.
 const WASM_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
@@ -122,10 +122,6 @@ fn wasm_configurations(value: &Value) -> Vec<(Vec<Step>, String)> {
     found.into_iter().map(|(p, t, _)| (p, t)).collect()
 }
 
-fn indent(line: &str) -> usize {
-    line.len() - line.trim_start_matches(' ').len()
-}
-
 /// The content of the literal block scalar after line `header`, without its
 /// indentation, if line `header` starts one (`value: |`, `|-`, `|+`, `|2`).
 fn block_scalar(lines: &[&str], header: usize) -> Option<String> {
@@ -141,12 +137,7 @@ fn block_scalar(lines: &[&str], header: usize) -> Option<String> {
         .find(char::is_ascii_digit)
         .and_then(|d| d.to_digit(10));
     let base = indent(line);
-    let body: Vec<&str> = lines
-        .get(header + 1..)?
-        .iter()
-        .take_while(|l| l.trim().is_empty() || indent(l) > base)
-        .copied()
-        .collect();
+    let body = lines.get(header + 1..block_end(lines, header, is_blank)?)?;
     let width = match explicit {
         Some(d) => base + d as usize,
         None => body
@@ -166,17 +157,7 @@ fn block_scalar(lines: &[&str], header: usize) -> Option<String> {
 /// was indented.
 fn replace_block_scalar(text: &str, header: usize, content: &str) -> Result<String, String> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let base = lines
-        .get(header)
-        .map(|l| indent(l))
-        .ok_or("no header line")?;
-    let mut end = header + 1;
-    while lines
-        .get(end)
-        .is_some_and(|l| l.trim().is_empty() || indent(l) > base)
-    {
-        end += 1;
-    }
+    let mut end = block_end(&lines, header, is_blank).ok_or("no header line")?;
     // Trailing blank lines are the YAML's, not the block's.
     while end > header + 1 && lines.get(end - 1).is_some_and(|l| l.trim().is_empty()) {
         end -= 1;
@@ -221,16 +202,8 @@ fn text_places(text: &str, configuration: &Value, mapping_key: Option<&str>) -> 
                 .and_then(|r| r.strip_prefix(':'))
                 .is_some_and(|r| r.trim().is_empty() || r.trim().starts_with('#'))
             {
-                let base = indent(line);
-                let body: String = lines
-                    .get(i + 1..)
-                    .unwrap_or(&[])
-                    .iter()
-                    .take_while(|l| {
-                        l.trim().is_empty() || l.trim().starts_with('#') || indent(l) > base
-                    })
-                    .copied()
-                    .collect();
+                let end = block_end(&lines, i, is_filler).unwrap_or(i + 1);
+                let body: String = lines.get(i + 1..end).unwrap_or(&[]).concat();
                 let parsed: Option<Value> = serde_yaml::from_str(&body).ok();
                 if parsed.as_ref() == Some(configuration) {
                     places.push(Place::Mapping { header: i });

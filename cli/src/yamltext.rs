@@ -17,12 +17,17 @@ pub enum Scope {
     Block { header: usize },
 }
 
-fn indent(line: &str) -> usize {
+pub fn indent(line: &str) -> usize {
     line.len() - line.trim_start_matches(' ').len()
 }
 
+/// A blank line.
+pub fn is_blank(line: &str) -> bool {
+    line.trim().is_empty()
+}
+
 /// A blank line or a comment: it belongs to no key.
-fn is_filler(line: &str) -> bool {
+pub fn is_filler(line: &str) -> bool {
     let t = line.trim();
     t.is_empty() || t.starts_with('#')
 }
@@ -32,6 +37,22 @@ fn key_rest<'l>(content: &'l str, key: &str) -> Option<&'l str> {
     let rest = content.strip_prefix(key)?;
     let rest = rest.strip_prefix(':')?;
     (rest.is_empty() || rest.starts_with([' ', '\n', '\r'])).then_some(rest)
+}
+
+/// The end (exclusive) of the block of lines after line `header` that are
+/// indented deeper than it, reading over lines `between` says any block may
+/// hold (blank lines; for a mapping, comments too). `None` without line
+/// `header`.
+pub fn block_end(lines: &[&str], header: usize, between: fn(&str) -> bool) -> Option<usize> {
+    let base = indent(lines.get(header)?);
+    let mut end = header + 1;
+    while lines
+        .get(end)
+        .is_some_and(|l| between(l) || indent(l) > base)
+    {
+        end += 1;
+    }
+    Some(end)
 }
 
 /// The first line at or after `from` (before `to`) that is not filler.
@@ -57,17 +78,7 @@ fn service_lines(
     let (from, to) = match scope {
         Scope::Document => (0, lines.len()),
         Scope::Block { header } => {
-            let base = lines
-                .get(header)
-                .map(|l| indent(l))
-                .ok_or("no header line")?;
-            let mut end = header + 1;
-            while lines
-                .get(end)
-                .is_some_and(|l| is_filler(l) || indent(l) > base)
-            {
-                end += 1;
-            }
+            let end = block_end(lines, header, is_filler).ok_or("no header line")?;
             (header + 1, trim_filler(lines, header + 1, end))
         }
     };

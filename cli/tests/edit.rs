@@ -12,42 +12,17 @@
 // Tests report by panicking.
 #![allow(clippy::restriction)]
 
+#[path = "../../tests/support/mod.rs"]
+mod support;
+mod tool;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn tool(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_knative-traffic"))
-        .args(args)
-        .env_remove("KNATIVE_TRAFFIC_FILE")
-        .output()
-        .expect("run knative-traffic")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn scratch(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "knative-traffic-edit-{}-{label}",
-        std::process::id()
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use support::{repo, scratch_dir};
+use tool::{run, run_with_stdin};
 
 /// The Wasm filter configurations found in a value, as the filter receives
 /// them.
@@ -195,8 +170,8 @@ fn edit(file: &Path, args: &[&str]) -> String {
     let before = fs::read_to_string(file).unwrap();
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["-f", file.to_str().unwrap()]);
-    let o = tool(&all);
-    assert!(o.status.success(), "{all:?}: {}{}", stdout(&o), stderr(&o));
+    let o = run(&all);
+    assert_eq!(o.status, 0, "{all:?}: {}{}", o.stdout, o.stderr);
     let after = fs::read_to_string(file).unwrap();
     for lost in lost_lines(&before, &after) {
         let t = lost.trim();
@@ -219,12 +194,12 @@ fn edit(file: &Path, args: &[&str]) -> String {
             "{all:?} changed a line outside the traffic: {lost:?}\n{after}"
         );
     }
-    stdout(&o)
+    o.stdout
 }
 
 #[test]
 fn every_command_on_every_form() {
-    let dir = scratch("forms");
+    let dir = scratch_dir("edit-forms");
     for file in forms(&dir) {
         let name = file.display().to_string();
         let configuration = configuration_of(&file);
@@ -397,12 +372,11 @@ fn every_command_on_every_form() {
             "{name}"
         );
     }
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_refused_change_writes_nothing() {
-    let dir = scratch("refused");
+    let dir = scratch_dir("edit-refused");
     let file = dir.join("envoy.yaml");
     fs::copy(repo().join("envoy/envoy.yaml"), &file).unwrap();
     let before = fs::read(&file).unwrap();
@@ -437,9 +411,9 @@ fn a_refused_change_writes_nothing() {
         ),
     ];
     for (args, message) in cases {
-        let o = tool(args);
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
-        assert!(stderr(&o).ends_with(message), "{args:?}: {}", stderr(&o));
+        let o = run(args);
+        assert_eq!(o.status, 1, "{args:?}: {}", o.stderr);
+        assert!(o.stderr.ends_with(message), "{args:?}: {}", o.stderr);
         assert_eq!(
             fs::read(&file).unwrap(),
             before,
@@ -447,23 +421,24 @@ fn a_refused_change_writes_nothing() {
         );
     }
     // The filter's own rules refuse a tag that is no DNS label.
-    let o = tool(&[
+    let o = run(&[
         "tag",
         "-f",
         path,
         "traffic-example",
         "traffic-example-v1=Bad_Tag",
     ]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status, 1);
     assert!(
-        stderr(&o).contains("the change is refused, nothing was written"),
+        o.stderr
+            .contains("the change is refused, nothing was written"),
         "{}",
-        stderr(&o)
+        o.stderr
     );
-    assert!(stderr(&o).contains("Bad_Tag"), "{}", stderr(&o));
+    assert!(o.stderr.contains("Bad_Tag"), "{}", o.stderr);
     assert_eq!(fs::read(&file).unwrap(), before);
     // A dry run shows the change and writes nothing.
-    let o = tool(&[
+    let o = run(&[
         "set-traffic",
         "-f",
         path,
@@ -471,24 +446,21 @@ fn a_refused_change_writes_nothing() {
         "traffic-example",
         "v1=100",
     ]);
-    assert!(o.status.success());
-    assert!(stdout(&o).contains("80% -> 100%"), "{}", stdout(&o));
-    assert!(stdout(&o).ends_with(
-        "dry run: {path} was not changed\n"
-            .replace("{path}", path)
-            .as_str()
-    ));
+    assert_eq!(o.status, 0);
+    assert!(o.stdout.contains("80% -> 100%"), "{}", o.stdout);
+    assert!(o
+        .stdout
+        .ends_with(&format!("dry run: {path} was not changed\n")));
     assert_eq!(fs::read(&file).unwrap(), before);
     // No temporary file is left beside it.
-    assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
-    fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(fs::read_dir(&*dir).unwrap().count(), 1);
 }
 
 /// The bootstrap whose two listeners share one configuration through a YAML
 /// anchor: the anchored block is edited, and both listeners have the change.
 #[test]
 fn a_configuration_shared_by_an_anchor_is_edited_once() {
-    let dir = scratch("anchor");
+    let dir = scratch_dir("edit-anchor");
     let file = dir.join("public-and-internal.yaml");
     fs::copy(repo().join("envoy/public-and-internal.yaml"), &file).unwrap();
     let out = edit(&file, &["set-traffic", "traffic-example", "v2=100"]);
@@ -496,55 +468,41 @@ fn a_configuration_shared_by_an_anchor_is_edited_once() {
     let text = fs::read_to_string(&file).unwrap();
     assert_eq!(text.matches("*configuration").count(), 1);
     assert_eq!(traffic_of(&file)[1]["percent"], 100);
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn standard_input_in_standard_output_out() {
     let text = fs::read_to_string(repo().join("istio/wasmplugin.yaml")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_knative-traffic"))
-        .args([
+    let o = run_with_stdin(
+        &[
             "set-traffic",
             "-f",
             "-",
             "default/traffic-example",
             "v1=100",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        stderr(&o).starts_with("<stdin>: default/traffic-example\n"),
-        "{}",
-        stderr(&o)
+        ],
+        &text,
     );
-    let out = stdout(&o);
-    assert_eq!(lost_lines(&text, &out).len(), 3, "{out}");
-    assert!(out.contains("        percent: 100\n"), "{out}");
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.starts_with("<stdin>: default/traffic-example\n"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(lost_lines(&text, &o.stdout).len(), 3, "{}", o.stdout);
+    assert!(o.stdout.contains("        percent: 100\n"), "{}", o.stdout);
 }
 
 #[test]
 fn the_file_may_be_named_by_the_environment() {
-    let dir = scratch("env");
+    let dir = scratch_dir("edit-env");
     let file = dir.join("envoy.yaml");
     fs::copy(repo().join("envoy/envoy.yaml"), &file).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_knative-traffic"))
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_knative-traffic"))
         .args(["set-traffic", "traffic-example", "v2=100"])
         .env("KNATIVE_TRAFFIC_FILE", &file)
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(traffic_of(&file)[1]["percent"], 100);
-    fs::remove_dir_all(&dir).unwrap();
 }

@@ -6,34 +6,18 @@
 // Tests report by panicking.
 #![allow(clippy::restriction)]
 
+#[path = "../../tests/support/mod.rs"]
+mod support;
+mod tool;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
+use support::{repo, scratch_dir};
+use tool::Run;
 
-fn tool(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_knative-traffic"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run knative-traffic")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn scratch(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "knative-traffic-forms-{}-{label}",
-        std::process::id()
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+/// Runs the tool in the repository, so messages name its files as given.
+fn tool(args: &[&str]) -> Run {
+    tool::run_in(repo(), args, "")
 }
 
 #[test]
@@ -64,17 +48,17 @@ fn validate_reads_every_form() {
     ] {
         let o = tool(&["validate", file]);
         assert_eq!(
-            String::from_utf8_lossy(&o.stdout),
+            o.stdout,
             format!("{file}: ok ({summary})\n"),
             "{}",
-            stderr(&o)
+            o.stderr
         );
     }
 }
 
 #[test]
 fn a_yaml_configuration_is_read_as_its_json() {
-    let dir = scratch("yaml");
+    let dir = scratch_dir("forms-yaml");
     let yaml = dir.join("traffic.yaml");
     fs::write(
         &yaml,
@@ -84,7 +68,7 @@ fn a_yaml_configuration_is_read_as_its_json() {
     )
     .unwrap();
     let o = tool(&["validate", yaml.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.status, 0, "{}", o.stderr);
     // Its errors are the filter's, with the suggestions.
     fs::write(
         &yaml,
@@ -92,20 +76,19 @@ fn a_yaml_configuration_is_read_as_its_json() {
     )
     .unwrap();
     let o = tool(&["validate", yaml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status, 1);
     assert_eq!(
-        stderr(&o),
+        o.stderr,
         format!(
             "{}: services[0] (web): unknown field `trafic`, did you mean `traffic`?\n",
             yaml.display()
         )
     );
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn an_envoy_config_with_a_bad_configuration_gets_the_filters_message() {
-    let dir = scratch("bad-envoy");
+    let dir = scratch_dir("forms-bad-envoy");
     let file = dir.join("envoy.yaml");
     let text = fs::read_to_string(repo().join("envoy/envoy.yaml")).unwrap();
     fs::write(
@@ -114,33 +97,32 @@ fn an_envoy_config_with_a_bad_configuration_gets_the_filters_message() {
     )
     .unwrap();
     let o = tool(&["validate", file.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status, 1);
     assert_eq!(
-        stderr(&o),
+        o.stderr,
         format!(
             "{}: services[0] (traffic-example): traffic percents sum to 90, want 100\n",
             file.display()
         )
     );
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_file_without_a_configuration_says_what_was_looked_for() {
     let o = tool(&["validate", "istio/virtualservice.yaml"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status, 1);
     assert!(
-        stderr(&o).starts_with(
+        o.stderr.starts_with(
             "istio/virtualservice.yaml: no knative-traffic configuration found: expected"
         ),
         "{}",
-        stderr(&o)
+        o.stderr
     );
 }
 
 #[test]
 fn two_different_configurations_in_one_file_are_refused() {
-    let dir = scratch("two");
+    let dir = scratch_dir("forms-two");
     let file = dir.join("envoy.yaml");
     let text = fs::read_to_string(repo().join("envoy/public-and-internal.yaml")).unwrap();
     // The internal listener gets a configuration of its own.
@@ -151,15 +133,14 @@ fn two_different_configurations_in_one_file_are_refused() {
     assert_ne!(own, text);
     fs::write(&file, own).unwrap();
     let o = tool(&["validate", file.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status, 1);
     assert_eq!(
-        stderr(&o),
+        o.stderr,
         format!(
             "{}: 2 Wasm filters with different configurations; keep one per file\n",
             file.display()
         )
     );
-    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -172,17 +153,10 @@ fn simulate_and_istio_read_an_envoy_config() {
         "--requests",
         "10",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("traffic-example-v2"));
+    assert_eq!(o.status, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("traffic-example-v2"));
     let from_bootstrap = tool(&["istio", "envoy/envoy.yaml"]);
     let from_plugin = tool(&["istio", "istio/wasmplugin.yaml"]);
-    assert!(
-        from_bootstrap.status.success(),
-        "{}",
-        stderr(&from_bootstrap)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&from_bootstrap.stdout),
-        String::from_utf8_lossy(&from_plugin.stdout)
-    );
+    assert_eq!(from_bootstrap.status, 0, "{}", from_bootstrap.stderr);
+    assert_eq!(from_bootstrap.stdout, from_plugin.stdout);
 }

@@ -5,36 +5,20 @@
 // Tests report by panicking.
 #![allow(clippy::restriction)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+#[path = "../../tests/support/mod.rs"]
+mod support;
+mod tool;
 
 use serde_json::{json, Value};
-
-fn data(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn import(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_knative-traffic"))
-        .arg("import-knative")
-        .args(args)
-        .output()
-        .expect("run knative-traffic")
-}
+use tool::{run, run_with_stdin};
 
 #[test]
 fn manifests_from_git_import_with_the_domain_given() {
-    let file = data("git/services.yaml");
-    let o = import(&[&file, "--domain", "example.com"]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{stderr}");
+    let file = "git/services.yaml";
+    let o = run(&["import-knative", file, "--domain", "example.com"]);
+    assert_eq!(o.status, 0, "{}", o.stderr);
     assert_eq!(
-        stderr,
+        o.stderr,
         format!(
             "warning: {file}: documents[1]: ConfigMap is not a Knative Service; skipped\n\
              warning: {file}: documents[0] default/traffic-example: serving.knative.dev/rollout-duration is \"10m\": \
@@ -42,7 +26,7 @@ fn manifests_from_git_import_with_the_domain_given() {
              service a `rollout` from the one it replaces\n"
         )
     );
-    let configuration: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let configuration: Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(
         configuration,
         json!({"services": [
@@ -68,46 +52,34 @@ fn manifests_from_git_import_with_the_domain_given() {
         ]})
     );
     // The filter takes it.
-    let table = knative_traffic::compile(&o.stdout).unwrap();
+    let table = knative_traffic::compile(o.stdout.as_bytes()).unwrap();
     assert_eq!(table.services().len(), 2);
 }
 
 #[test]
 fn without_status_the_domain_and_the_revision_must_be_known() {
-    let file = data("git/services.yaml");
-    let o = import(&[&file]);
-    assert_eq!(o.status.code(), Some(1));
+    let o = run(&["import-knative", "git/services.yaml"]);
+    assert_eq!(o.status, 1);
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains(
+        o.stderr.contains(
             "documents[0] default/traffic-example: status.url is missing: the Service has no \
              status (a manifest from git, or not reconciled yet), so its host and domain are \
              unknown; pass --domain"
         ),
         "{}",
-        String::from_utf8_lossy(&o.stderr)
+        o.stderr
     );
     // A template without a name: Knative names the revision, so the
     // manifest does not say which is the latest.
     let manifest = "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: web\n  \
                     namespace: shop\nspec:\n  template:\n    spec:\n      containers:\n      - image: web\n";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_knative-traffic"))
-        .args(["import-knative", "-", "--domain", "example.com"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(manifest.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    let o = run_with_stdin(
+        &["import-knative", "-", "--domain", "example.com"],
+        manifest,
+    );
+    assert_eq!(o.status, 1);
     assert_eq!(
-        String::from_utf8_lossy(&o.stderr),
+        o.stderr,
         "<stdin>: shop/web: spec.traffic is empty (100% to the latest revision), but the Service \
          has no status and spec.template.metadata.name is not set: Knative names the revision \
          itself ({name}-00001, …), so the manifest does not say which revision is the latest; \

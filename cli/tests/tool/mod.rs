@@ -27,9 +27,16 @@ pub fn run(args: &[&str]) -> Run {
 }
 
 pub fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
+    run_in(&data(), args, stdin)
+}
+
+/// Runs the tool in `dir`, with `stdin` as its standard input, and without
+/// a `KNATIVE_TRAFFIC_FILE` from the environment the tests run in.
+pub fn run_in(dir: &Path, args: &[&str], stdin: &str) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_knative-traffic"))
         .args(args)
-        .current_dir(data())
+        .current_dir(dir)
+        .env_remove("KNATIVE_TRAFFIC_FILE")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
