@@ -144,6 +144,49 @@ pub struct ServiceSpec {
     /// Copies a share of requests to a candidate revision.
     #[serde(default)]
     pub mirror: Option<MirrorSpec>,
+    /// Stops a canary or a timed rollout whose candidate fails.
+    #[serde(default)]
+    pub guard: Option<GuardSpec>,
+}
+
+/// `{"tag": "canary"}`: judge the canary's answers in windows of
+/// `minAnswers`, and take its share of the split away when it fails
+/// significantly more often than the rest of the service (see
+/// docs/guard.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GuardSpec {
+    /// The candidate by revision name; by default a timed rollout's
+    /// revision (the latest ready one).
+    #[serde(default)]
+    pub revision_name: Option<String>,
+    /// The candidate by tag.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// Answers per verdict (100 unless given).
+    #[serde(default)]
+    pub min_answers: Option<u32>,
+    /// A Go duration of whole seconds: a window that has not reached
+    /// `minAnswers` this long after it opened is dropped (60s unless given).
+    #[serde(default)]
+    pub window: Option<String>,
+    /// How many percentage points the candidate's failure rate may exceed
+    /// the rest's (or, without `compare`, the rate it may have) before it
+    /// is judged failing (5 unless given).
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+    /// Compare with the rest of the service's traffic (true unless
+    /// `false`): a failure of every revision does not blame the candidate.
+    #[serde(default)]
+    pub compare: Option<bool>,
+    /// Also count an answer slower than this many milliseconds as failed.
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    /// When the guard was last resumed (RFC 3339), written by the
+    /// command-line tool: a verdict holds until the configuration changes,
+    /// and this is the change that resumes it.
+    #[serde(default)]
+    pub resumed_at: Option<String>,
 }
 
 /// `{"tag": "v3", "percent": 10}`: copy 10% of the service's requests to the

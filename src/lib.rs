@@ -20,6 +20,7 @@ pub mod config;
 pub mod error;
 pub mod fasthash;
 pub mod filter;
+pub mod guard;
 pub mod hosts;
 pub mod ids;
 pub mod metrics;

@@ -29,6 +29,7 @@ use std::sync::Arc;
 use rand_core::Rng;
 
 use crate::config::Visibility;
+use crate::guard::Guard;
 use crate::hosts::{normalize, HostMatch, HostTable, Side};
 use crate::ids::{CounterSlot, TagId};
 use crate::mirror::Mirror;
@@ -56,6 +57,8 @@ pub struct RouteTable {
     pub(crate) side: Side,
     pub(crate) hosts: HostTable,
     pub(crate) services: Box<[Service]>,
+    /// See [`RouteTable::generation`].
+    pub(crate) generation: u64,
 }
 
 /// The headers the filter writes whose names the configuration chooses.
@@ -100,6 +103,8 @@ pub struct Service {
     pub(crate) metric_slots: Box<[[Option<CounterSlot>; Reason::ROUTED.len()]]>,
     pub(crate) not_found_slot: Option<CounterSlot>,
     pub(crate) mirrored_slot: Option<CounterSlot>,
+    /// Stops the split's traffic to a candidate judged failing.
+    pub guard: Option<Guard>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,6 +194,13 @@ pub struct Route<'t> {
     headers: &'t HeaderNames,
 }
 
+impl Route<'_> {
+    /// The chosen revision's place among the service's destinations.
+    pub fn destination_id(&self) -> DestinationId {
+        self.destination_id
+    }
+}
+
 impl RouteTable {
     /// Decides where a request goes. `authority` is the request's `:authority`
     /// (Host) as received; `rng` is only used when a draw is needed.
@@ -276,6 +288,24 @@ impl RouteTable {
         self.headers.knative
     }
 
+    /// Every gauge of this configuration: its slot and its name (a guard's
+    /// `tripped`, 0 or 1).
+    pub fn gauges(&self) -> impl Iterator<Item = (CounterSlot, String)> + '_ {
+        self.services.iter().filter_map(|service| {
+            let guard = service.guard.as_ref()?;
+            let candidate = service.destinations.get(guard.candidate.index())?;
+            let [.., tripped] =
+                crate::guard::metric_names(&service.namespace, &service.name, &candidate.revision);
+            Some((guard.slots().tripped?, tripped))
+        })
+    }
+
+    /// A number that changes with the configuration's text: guards keep
+    /// their verdicts under it, so a new configuration starts them afresh.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Every counter of this configuration: its slot and its name.
     pub fn metrics(&self) -> impl Iterator<Item = (CounterSlot, String)> + '_ {
         self.services.iter().flat_map(|service| {
@@ -313,7 +343,24 @@ impl RouteTable {
                     );
                     Some((service.mirrored_slot?, name))
                 });
-            requests.chain(mirrored)
+            let guard = service.guard.as_ref().into_iter().flat_map(move |guard| {
+                let candidate = service
+                    .destinations
+                    .get(guard.candidate.index())
+                    .map_or("", |d| &*d.revision);
+                let [a, b, c, d, _] =
+                    crate::guard::metric_names(&service.namespace, &service.name, candidate);
+                let slots = guard.slots();
+                [
+                    (slots.candidate_answers, a),
+                    (slots.candidate_failures, b),
+                    (slots.base_answers, c),
+                    (slots.base_failures, d),
+                ]
+                .into_iter()
+                .filter_map(|(slot, name)| Some((slot?, name)))
+            });
+            requests.chain(mirrored).chain(guard)
         })
     }
 }
@@ -421,8 +468,12 @@ impl Service {
     }
 
     /// The split of rule 4 in force: the percents, or the timed rollout's
-    /// current step. Only a service with a rollout reads the clock.
+    /// current step, or, once a guard has judged its candidate failing,
+    /// the guard's fallback. Only a service with a rollout reads the clock.
     fn split_at(&self, request: &impl Request) -> &Split {
+        if let Some(guard) = self.guard.as_ref().filter(|g| g.is_tripped()) {
+            return &guard.fallback;
+        }
         match self.rollout.as_ref().and_then(Rollout::route) {
             Some(schedule) => schedule.split_at(request.now_ms()).unwrap_or(&self.split),
             None => &self.split,
@@ -431,7 +482,9 @@ impl Service {
 
     /// The revision a tag sends a request to: its own, or during a timed
     /// rollout the previous or the new one, by the request's stickiness key
-    /// if it has one, else by a draw.
+    /// if it has one, else by a draw. A rollout a guard stopped rolls no
+    /// tag: a tag reaches its own revision, the candidate included, so that
+    /// it can be looked at.
     fn tag_destination(
         &self,
         tag: &Tag,
@@ -439,9 +492,11 @@ impl Service {
         request: &impl Request,
         rng: &mut impl Rng,
     ) -> DestinationId {
+        let stopped = self.guard.as_ref().is_some_and(Guard::is_tripped);
         let Some(split) = tag
             .rollout
             .as_ref()
+            .filter(|_| !stopped)
             .and_then(|schedule| schedule.split_at(request.now_ms()))
         else {
             return tag.destination;

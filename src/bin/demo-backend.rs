@@ -9,6 +9,11 @@
 //! on standard output (method, path and every header), which is how tests see
 //! what reached a revision, mirrored copies included.
 //!
+//! A revision can be made to fail on demand, for the guard's demo and tests:
+//! `--fail-percent N` from the start, or `GET /__demo/fail/N` at any time
+//! (answered 200, `failing N% of requests`); then N of every 100 requests,
+//! evenly spread, are answered `503 Service Unavailable`.
+//!
 //! Plain std HTTP/1.1 with keep-alive, a thread per connection: enough for a
 //! demo and for load tests through Envoy, which keeps few upstream connections.
 
@@ -19,6 +24,8 @@ use std::env;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::thread;
 
 const USAGE: &str =
@@ -26,13 +33,33 @@ const USAGE: &str =
   --listen ADDR    address to listen on (default 0.0.0.0:$PORT, PORT defaulting to 8080)
   --resource NAME  the revision's name in answers (default $RESOURCE, else NOT SPECIFIED)
   --echo-headers   return the Knative-Serving-* and K-Original-Host request headers as x-echo-* response headers
-  --log-requests   print one line per request on standard output";
+  --log-requests   print one line per request on standard output
+  --fail-percent N answer N% of requests 503 (0 to 100; GET /__demo/fail/N changes it)";
 
 #[derive(Clone)]
 struct Options {
     resource: String,
     echo_headers: bool,
     log_requests: bool,
+    failing: Arc<Failing>,
+}
+
+/// The share of requests answered 503, and the requests seen, shared by the
+/// connections' threads.
+#[derive(Default)]
+struct Failing {
+    percent: AtomicU64,
+    seen: AtomicU64,
+}
+
+impl Failing {
+    /// Whether this request fails: request `i` does when `(i + 1) · N / 100`
+    /// passes a whole number, so N of every 100 fail, evenly spread.
+    fn next(&self) -> bool {
+        let percent = self.percent.load(Ordering::Relaxed);
+        let i = self.seen.fetch_add(1, Ordering::Relaxed);
+        percent > 0 && (i + 1) * percent / 100 != i * percent / 100
+    }
 }
 
 fn main() -> ExitCode {
@@ -47,6 +74,7 @@ fn main() -> ExitCode {
             .unwrap_or_else(|| "NOT SPECIFIED".into()),
         echo_headers: false,
         log_requests: false,
+        failing: Arc::new(Failing::default()),
     };
     let mut args = env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -60,6 +88,10 @@ fn main() -> ExitCode {
                 None => return usage_error("--resource needs a name"),
             },
             "--echo-headers" => options.echo_headers = true,
+            "--fail-percent" => match args.next().and_then(|v| v.parse::<u64>().ok()) {
+                Some(p) if p <= 100 => options.failing.percent.store(p, Ordering::Relaxed),
+                _ => return usage_error("--fail-percent needs a number from 0 to 100"),
+            },
             "--log-requests" => options.log_requests = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -135,7 +167,21 @@ fn serve(stream: TcpStream, options: &Options) -> io::Result<()> {
         if options.log_requests {
             log_request(&request);
         }
-        let (status, body) = answer(&request.path, &options.resource);
+        let (status, body) = match fail_control(&request.path) {
+            Some(Some(percent)) => {
+                options.failing.percent.store(percent, Ordering::Relaxed);
+                ("200 OK", format!("failing {percent}% of requests\n"))
+            }
+            Some(None) => (
+                "400 Bad Request",
+                "want /__demo/fail/N, N from 0 to 100\n".to_owned(),
+            ),
+            None if options.failing.next() => (
+                "503 Service Unavailable",
+                format!("{} is failing on purpose\n", options.resource),
+            ),
+            None => answer(&request.path, &options.resource),
+        };
         let keep_alive = request.keep_alive();
         let mut head = format!(
             "HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n",
@@ -157,6 +203,13 @@ fn serve(stream: TcpStream, options: &Options) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `/__demo/fail/N`: `Some(Some(N))` for a percent from 0 to 100,
+/// `Some(None)` for another N; `None` for every other path.
+fn fail_control(path: &str) -> Option<Option<u64>> {
+    let n = path.split('?').next()?.strip_prefix("/__demo/fail/")?;
+    Some(n.parse::<u64>().ok().filter(|p| *p <= 100))
 }
 
 /// The seed's three handlers (Go's mux sends every other path to `/`).

@@ -85,6 +85,19 @@ pub(super) fn assign_slots(service: &mut Service, slots: &mut SlotCounter, check
     }
 }
 
+/// Gives a guard's counters and its gauge their slots.
+pub(super) fn assign_guard_slots(service: &mut Service, slots: &mut SlotCounter) {
+    if let Some(guard) = service.guard.as_mut() {
+        guard.slots = crate::guard::GuardSlots {
+            candidate_answers: slots.take(),
+            candidate_failures: slots.take(),
+            base_answers: slots.take(),
+            base_failures: slots.take(),
+            tripped: slots.take(),
+        };
+    }
+}
+
 fn set(flags: &mut [bool], index: DestinationId) {
     if let Some(flag) = flags.get_mut(index.index()) {
         *flag = true;

@@ -17,6 +17,7 @@
 //! - [`metrics`]: which counters can occur, and their slots.
 
 mod defaults;
+mod guard;
 mod hosts;
 mod locate;
 mod metrics;
@@ -50,12 +51,22 @@ pub fn compile_for(json: &[u8], side: Side) -> Result<RouteTable, ConfigErrors> 
     let parts = locate::read(json)?;
     let specs: Vec<Option<&ServiceSpec>> = parts.services.iter().map(Option::as_ref).collect();
     match compile_services(&parts.head, &specs, side) {
-        Ok(table) if parts.errors.is_empty() => Ok(table),
+        Ok(mut table) if parts.errors.is_empty() => {
+            table.generation = generation(json);
+            Ok(table)
+        }
         compiled => Err(ConfigErrors(in_document_order(
             parts.errors,
             compiled.err().map(|e| e.0).unwrap_or_default(),
         ))),
     }
+}
+
+/// SipHash with fixed keys of the configuration's bytes: the same text has
+/// the same generation in every worker and every proxy.
+fn generation(json: &[u8]) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(json)
 }
 
 /// Two lists of errors, each in document order (the document's own first,
@@ -102,6 +113,9 @@ fn compile_services<S>(
             if defaults.metrics {
                 metrics::assign_slots(&mut service, &mut slots, &mut checks);
             }
+            // A guard counts whether or not the request counters are on:
+            // its counters are how the proxy's workers add up its answers.
+            metrics::assign_guard_slots(&mut service, &mut slots);
             services.push((index, service));
         }
     }
@@ -127,6 +141,7 @@ fn compile_services<S>(
         side,
         hosts: hosts.build(side),
         services: services.into_iter().map(|(_, s)| s).collect(),
+        generation: 0,
     })
 }
 

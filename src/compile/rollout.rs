@@ -13,7 +13,7 @@ use crate::time::{parse_go_duration, parse_instant, SECOND_NS};
 /// A duration field as Knative's `rollout-duration` annotation takes it
 /// (`ValidateRolloutDurationAnnotation`): Go's syntax, whole seconds, not
 /// negative. Whole seconds, or `None` (reported).
-fn whole_seconds(field: &str, text: &str, checks: &mut Checks) -> Option<u64> {
+pub(super) fn whole_seconds(field: &str, text: &str, checks: &mut Checks) -> Option<u64> {
     let Some(ns) = parse_go_duration(text) else {
         checks.fail(
             field,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::defaults::Defaults;
-use super::{mirror, rollout, rules, sticky, Checks};
+use super::{guard, mirror, rollout, rules, sticky, Checks};
 use crate::config::{Percent, ServiceSpec, TrafficTarget, Visibility};
 use crate::error::ErrorKind;
 use crate::hosts::Side;
@@ -115,6 +115,15 @@ pub(super) fn compile(
             .map(|t| (t.destination, t.percent * BUCKETS_PER_PERCENT)),
     )
     .ok();
+    let guard = spec.guard.as_ref().and_then(|g| {
+        let parts = guard::Parts {
+            revisions: &revisions,
+            tags: &traffic.tags,
+            split: split.as_ref(),
+            rollout: rollout.as_ref(),
+        };
+        guard::compile(g, &parts, checks)
+    });
     if !checks.ok() {
         return None;
     }
@@ -145,6 +154,7 @@ pub(super) fn compile(
         header_names: header_names.0.into(),
         mirror,
         mirrored_slot: None,
+        guard,
     })
 }
 
@@ -154,6 +164,19 @@ pub(super) fn compile(
 pub(super) struct Revisions<'s>(Vec<&'s str>);
 
 impl<'s> Revisions<'s> {
+    /// The destination of `revision`, if it has one.
+    pub(super) fn position(&self, revision: &str) -> Option<DestinationId> {
+        self.0
+            .iter()
+            .position(|r| *r == revision)
+            .map(DestinationId::new)
+    }
+
+    /// The revision of `destination`.
+    pub(super) fn name(&self, destination: DestinationId) -> Option<&'s str> {
+        self.0.get(destination.index()).copied()
+    }
+
     /// The destination of `revision`, added last if it is new.
     pub(super) fn position_or_push(&mut self, revision: &'s str) -> DestinationId {
         let index = match self.0.iter().position(|r| *r == revision) {

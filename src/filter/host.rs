@@ -31,6 +31,10 @@ pub trait ConfigHost {
     /// Defines counter `name`; `None` if the proxy refuses.
     fn define_counter(&mut self, name: &str) -> Option<Self::Counter>;
 
+    /// Defines gauge `name` (a value set, not added to); `None` if the
+    /// proxy refuses.
+    fn define_gauge(&mut self, name: &str) -> Option<Self::Counter>;
+
     fn increment_counter(&mut self, counter: Self::Counter);
 
     fn log(&mut self, level: Level, message: fmt::Arguments<'_>);
@@ -68,11 +72,39 @@ pub trait StreamHost: Request {
         body: &[u8],
     ) -> Result<(), HostError>;
 
+    /// The response's status code, if it has one that reads as a number.
+    fn response_status(&self) -> Option<u32>;
+
     /// Sets response header `name`, replacing every value it had.
     fn set_response_header(&mut self, name: &str, value: &str) -> Result<(), HostError>;
 
     /// Adds a value of response header `name`, keeping the others.
     fn add_response_header(&mut self, name: &str, value: &str) -> Result<(), HostError>;
+
+    fn log(&mut self, level: Level, message: fmt::Arguments<'_>);
+}
+
+/// The proxy on a timer tick, outside any request: what a guard needs to
+/// judge the answers every worker counted, and to share its verdict.
+pub trait TickHost {
+    /// The proxy's handle of a counter or gauge.
+    type Counter: Copy;
+
+    /// A counter's value, as every worker of the proxy added to it.
+    fn counter_value(&mut self, counter: Self::Counter) -> Option<u64>;
+
+    fn set_gauge(&mut self, gauge: Self::Counter, value: u64);
+
+    /// The value of shared datum `key` and its version; `None` if there is
+    /// none.
+    fn shared_data(&mut self, key: &str) -> Option<(Vec<u8>, u32)>;
+
+    /// Sets shared datum `key` if its version is still `version` (0: has
+    /// none yet); an error if another worker changed it first.
+    fn set_shared_data(&mut self, key: &str, value: &[u8], version: u32) -> Result<(), HostError>;
+
+    /// The proxy's clock, in Unix milliseconds.
+    fn now_ms(&mut self) -> u64;
 
     fn log(&mut self, level: Level, message: fmt::Arguments<'_>);
 }

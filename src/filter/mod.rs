@@ -6,6 +6,7 @@
 //! traits over its host calls, and tests over a stand-in, in process.
 
 pub mod host;
+mod tick;
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use rand_core::Rng;
 
 use crate::hosts::Side;
 use crate::metrics::{MetricIds, CONFIG_ACCEPTED, CONFIG_REJECTED};
-use crate::routing::{Decision, RouteTable};
+use crate::routing::{Decision, Reason, RouteTable};
 use host::{ConfigHost, Level, StreamHost};
 
 /// An accepted configuration: the table and its counters' handles, by slot.
@@ -62,13 +63,21 @@ impl<C: Copy> Filter<C> {
             Ok(table) => {
                 let known = ids.len();
                 let mut counters: Vec<Option<C>> = Vec::new();
-                for (slot, name) in table.metrics() {
+                let gauges = table.gauges().map(|(slot, name)| (slot, name, true));
+                for (slot, name, gauge) in table.metrics().map(|(s, n)| (s, n, false)).chain(gauges)
+                {
                     let slot = slot.index();
                     if counters.len() <= slot {
                         counters.resize(slot + 1, None);
                     }
                     if let Some(entry) = counters.get_mut(slot) {
-                        *entry = ids.get_or_define(&name, |name| host.define_counter(name));
+                        *entry = ids.get_or_define(&name, |name| {
+                            if gauge {
+                                host.define_gauge(name)
+                            } else {
+                                host.define_counter(name)
+                            }
+                        });
                     }
                 }
                 host.log(
@@ -114,7 +123,16 @@ impl<C: Copy> Filter<C> {
             active: self.active.clone(),
             route_header: None,
             set_cookie: None,
+            guard: None,
         }
+    }
+
+    /// Whether the configuration in force has a guard, which needs
+    /// [`Filter::on_tick`] called about once a second.
+    pub fn needs_ticks(&self) -> bool {
+        self.active
+            .as_ref()
+            .is_some_and(|a| a.table.services().iter().any(|s| s.guard.is_some()))
     }
 
     /// The configuration in force, if one was accepted.
@@ -140,6 +158,18 @@ pub struct Stream<C> {
     route_header: Option<Arc<str>>,
     /// A sticky cookie handed out.
     set_cookie: Option<String>,
+    /// Where a guard counts this request's answer.
+    guard: Option<GuardCount<C>>,
+}
+
+/// A guarded service's split request: the counters its answer goes into.
+#[derive(Debug, Clone, Copy)]
+struct GuardCount<C> {
+    answers: C,
+    failures: C,
+    /// With a latency threshold, the instant after which the answer counts
+    /// as failed.
+    deadline_ms: Option<u64>,
 }
 
 impl<C: Copy> Stream<C> {
@@ -154,6 +184,7 @@ impl<C: Copy> Stream<C> {
             active,
             route_header,
             set_cookie,
+            guard,
         } = self;
         let Some(active) = active.as_deref() else {
             return Flow::Continue;
@@ -223,13 +254,29 @@ impl<C: Copy> Stream<C> {
                     .route_response_header()
                     .map(|(_, value)| Arc::clone(value));
                 *set_cookie = route.set_cookie();
+                *guard = guard_count(active, &route, &*host);
                 Flow::Continue
             }
         }
     }
 
-    /// Adds the response headers the request's route asked for.
+    /// Adds the response headers the request's route asked for, and counts
+    /// a guarded answer.
     pub fn on_response_headers(&mut self, host: &mut impl StreamHost<Counter = C>) -> Flow {
+        if let Some(count) = self.guard.take() {
+            // 5xx, Envoy's own included (503 when no revision answers, 504
+            // on a timeout): they pass back through this filter too.
+            let failed = host
+                .response_status()
+                .is_some_and(|status| (500..600).contains(&status))
+                || count
+                    .deadline_ms
+                    .is_some_and(|deadline| host.now_ms() > deadline);
+            host.increment_counter(count.answers);
+            if failed {
+                host.increment_counter(count.failures);
+            }
+        }
         if let Some(value) = self.route_header.take() {
             let name = self
                 .active
@@ -255,6 +302,33 @@ impl<C: Copy> Stream<C> {
         }
         Flow::Continue
     }
+}
+
+/// The counters a guarded service's answer goes into: the split's answers
+/// only (a draw or a sticky key), the candidate's or the rest's.
+fn guard_count<C: Copy>(
+    active: &Active<C>,
+    route: &crate::routing::Route<'_>,
+    request: &impl crate::Request,
+) -> Option<GuardCount<C>> {
+    let guard = route.service.guard.as_ref()?;
+    if !matches!(route.reason, Reason::Draw | Reason::Sticky) {
+        return None;
+    }
+    let slots = guard.slots();
+    let (answers, failures) = if route.destination_id() == guard.candidate {
+        (slots.candidate_answers, slots.candidate_failures)
+    } else {
+        (slots.base_answers, slots.base_failures)
+    };
+    Some(GuardCount {
+        answers: active.counter(answers?)?,
+        failures: active.counter(failures?)?,
+        deadline_ms: guard
+            .policy
+            .latency_ms
+            .map(|ms| request.now_ms().saturating_add(ms)),
+    })
 }
 
 /// The cluster and mirror headers are the filter's channel to the route; a

@@ -220,6 +220,15 @@ impl Backend {
         }
     }
 
+    /// Makes this revision answer `percent`% of its requests with 503
+    /// from now on (the demo backend's `/__demo/fail/N`).
+    pub fn fail(&self, percent: u32) {
+        let path = format!("/__demo/fail/{percent}");
+        let r =
+            http(self.port, "GET", &path, &[("host", "backend")]).expect("demo-backend control");
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+
     /// The requests this revision has received, one line each.
     pub fn requests(&self) -> Vec<String> {
         fs::read_to_string(&self.log)

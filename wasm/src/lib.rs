@@ -14,9 +14,9 @@ use std::cell::RefCell;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
-use knative_traffic::filter::host::{ConfigHost, HostError, Level, StreamHost};
+use knative_traffic::filter::host::{ConfigHost, HostError, Level, StreamHost, TickHost};
 use knative_traffic::filter::{Filter, Flow, Stream};
 use knative_traffic::hosts::Side;
 use knative_traffic::metrics::MetricIds;
@@ -93,8 +93,45 @@ impl ConfigHost for Host {
         hostcalls::define_metric(MetricType::Counter, name).ok()
     }
 
+    fn define_gauge(&mut self, name: &str) -> Option<u32> {
+        hostcalls::define_metric(MetricType::Gauge, name).ok()
+    }
+
     fn increment_counter(&mut self, counter: u32) {
         let _ = hostcalls::increment_metric(counter, 1);
+    }
+
+    fn log(&mut self, level: Level, message: fmt::Arguments<'_>) {
+        log(level, message);
+    }
+}
+
+impl TickHost for Host {
+    type Counter = u32;
+
+    /// Envoy's counter, as every worker adds to it.
+    fn counter_value(&mut self, counter: u32) -> Option<u64> {
+        hostcalls::get_metric(counter).ok()
+    }
+
+    fn set_gauge(&mut self, gauge: u32, value: u64) {
+        let _ = hostcalls::record_metric(gauge, value);
+    }
+
+    fn shared_data(&mut self, key: &str) -> Option<(Vec<u8>, u32)> {
+        match hostcalls::get_shared_data(key) {
+            Ok((Some(value), Some(cas))) => Some((value, cas)),
+            _ => None,
+        }
+    }
+
+    fn set_shared_data(&mut self, key: &str, value: &[u8], version: u32) -> Result<(), HostError> {
+        let cas = (version != 0).then_some(version);
+        status(hostcalls::set_shared_data(key, Some(value), cas))
+    }
+
+    fn now_ms(&mut self) -> u64 {
+        Request::now_ms(self)
     }
 
     fn log(&mut self, level: Level, message: fmt::Arguments<'_>) {
@@ -163,6 +200,13 @@ impl StreamHost for Host {
             headers.to_vec(),
             Some(body),
         ))
+    }
+
+    fn response_status(&self) -> Option<u32> {
+        let status = hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, ":status")
+            .ok()
+            .flatten()?;
+        std::str::from_utf8(&status).ok()?.parse().ok()
     }
 
     fn set_response_header(&mut self, name: &str, value: &str) -> Result<(), HostError> {
@@ -237,12 +281,26 @@ impl RootContext for Root {
             .unwrap_or_default();
         let side = Side::from_instance_name(&root_id);
         let filter = &mut self.filter;
-        METRIC_IDS
+        let accepted = METRIC_IDS
             .try_with(|ids| match ids.try_borrow_mut() {
                 Ok(mut ids) => filter.configure(&config, side, &mut ids, &mut Host),
                 Err(_) => filter.configure(&config, side, &mut MetricIds::default(), &mut Host),
             })
-            .unwrap_or(false)
+            .unwrap_or(false);
+        // A guard judges on ticks; without one there is nothing to wake for.
+        let period = if self.filter.needs_ticks() {
+            Duration::from_secs(1)
+        } else {
+            Duration::ZERO
+        };
+        if let Err(status) = hostcalls::set_tick_period(period) {
+            log::warn!("cannot set the tick period for guards: {status:?}");
+        }
+        accepted
+    }
+
+    fn on_tick(&mut self) {
+        self.filter.on_tick(&mut Host);
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
