@@ -1,11 +1,12 @@
 //! `describe FILE [SERVICE]`: what a configuration sets up for each service,
 //! as `kn service describe` shows a Knative Service: its hosts, its traffic,
-//! its tags, rules, stickiness, mirror and timed rollout.
+//! its tags, rules, stickiness, mirror, timed rollout and guard.
 //!
 //! The hosts are the filter's own list ([`served_hosts`], from the claims
 //! its host table is built from), where tags and rollouts go is read off the
 //! compiled table, and every number of a rollout off the core's schedule,
-//! worded as `simulate` words it ([`rollout_view`]).
+//! worded as `simulate` words it ([`rollout_view`]); a guard's policy and
+//! fallback are the compiled guard's ([`guard_view`]).
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use knative_traffic::rollout::{Rollout, Schedule, Timing};
 use knative_traffic::routing::Service;
 use serde::Serialize;
 
+use crate::guard_view;
 use crate::rollout_view::{self, Phase};
 use crate::time::{format_instant, now_ms};
 use crate::{input, EXIT_FAILURE, EXIT_OK};
@@ -25,9 +27,10 @@ use crate::{input, EXIT_FAILURE, EXIT_OK};
 ///
 /// Per service: its hosts (external, cluster-local, each tag's, custom
 /// domains), its visibility, its traffic targets with their percents, where
-/// each tag goes, its rules in order, its stickiness, its mirror and its
-/// timed rollout as a timeline of every move, the one in force at the
-/// instant (--at, default now) marked. With -o json, the same as one JSON
+/// each tag goes, its rules in order, its stickiness, its mirror, its timed
+/// rollout as a timeline of every move, the one in force at the instant
+/// (--at, default now) marked, and its guard: the revision it judges, its
+/// policy and the split a trip leaves. With -o json, the same as one JSON
 /// document, for scripts.
 #[derive(clap::Args)]
 pub struct Args {
@@ -171,6 +174,7 @@ struct ServiceView {
     sticky: Option<StickyView>,
     mirror: Option<MirrorView>,
     rollout: Option<RolloutView>,
+    guard: Option<GuardView>,
 }
 
 #[derive(Serialize)]
@@ -235,6 +239,38 @@ struct MirrorView {
     tag: Option<String>,
     percent: f64,
     include_tagged: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GuardView {
+    /// The revision judged.
+    revision_name: String,
+    /// The tag it is named by, as configured.
+    tag: Option<String>,
+    min_answers: u64,
+    /// As configured, or the default.
+    window: String,
+    window_seconds: u64,
+    /// Percentage points.
+    tolerance: f64,
+    compare: bool,
+    latency_ms: Option<u64>,
+    resumed_at: Option<String>,
+    /// `judges …`, as `simulate` says it.
+    judges: String,
+    /// The split once tripped.
+    fallback: Vec<FallbackShareView>,
+    /// `a trip leaves …`, as `simulate` says it.
+    trip_leaves: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FallbackShareView {
+    revision_name: String,
+    /// To the hundredth: a share given back in proportion need not be whole.
+    percent: f64,
 }
 
 #[derive(Serialize)]
@@ -445,6 +481,31 @@ fn view(document: &Document, spec: &ServiceSpec, service: &Service, now: u64) ->
             .unwrap_or_default();
         rollout_of(rollout, service, targets, &tag_schedules, configured, now)
     });
+    let guard = service.guard.as_ref().map(|guard| {
+        let configured = spec.guard.as_ref();
+        GuardView {
+            revision_name: guard_view::candidate(service, guard).to_owned(),
+            tag: configured.and_then(|g| g.tag.clone()),
+            min_answers: guard.policy.min_answers,
+            window: configured
+                .and_then(|g| g.window.clone())
+                .unwrap_or_else(|| format!("{}s", guard_view::window_seconds(guard))),
+            window_seconds: guard_view::window_seconds(guard),
+            tolerance: guard_view::tolerance_points(guard),
+            compare: guard.policy.compare,
+            latency_ms: guard.policy.latency_ms,
+            resumed_at: configured.and_then(|g| g.resumed_at.clone()),
+            judges: guard_view::judges(service, guard),
+            fallback: guard_view::fallback_percents(service, guard)
+                .into_iter()
+                .map(|(revision_name, percent)| FallbackShareView {
+                    revision_name,
+                    percent: (percent * 100.0).round() / 100.0,
+                })
+                .collect(),
+            trip_leaves: guard_view::trip_leaves(service, guard),
+        }
+    });
     ServiceView {
         namespace: spec.namespace.clone(),
         name: spec.name.clone(),
@@ -457,6 +518,7 @@ fn view(document: &Document, spec: &ServiceSpec, service: &Service, now: u64) ->
         sticky,
         mirror,
         rollout,
+        guard,
     }
 }
 
@@ -793,6 +855,33 @@ fn write_service(out: &mut impl Write, s: &ServiceView, at: &str, ascii: bool) -
             }
             writeln!(out, "    at {at}: {}", g.state)?;
         }
+    }
+
+    if let Some(g) = &s.guard {
+        let tag = g
+            .tag
+            .as_ref()
+            .map(|t| format!(" (tag {t})"))
+            .unwrap_or_default();
+        let resumed = g
+            .resumed_at
+            .as_ref()
+            .map(|at| format!(", resumed at {at}"))
+            .unwrap_or_default();
+        writeln!(out, "  guard: {}{tag}{resumed}", g.revision_name)?;
+        let latency = g
+            .latency_ms
+            .map_or_else(|| "off".to_owned(), |ms| format!("{ms} ms"));
+        writeln!(
+            out,
+            "    policy: minAnswers {}, window {}, tolerance {} points, compare {}, latency {latency}",
+            g.min_answers,
+            g.window,
+            g.tolerance,
+            if g.compare { "on" } else { "off" }
+        )?;
+        writeln!(out, "    judges {}", g.judges)?;
+        writeln!(out, "    a trip leaves: {}", g.trip_leaves)?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `knative-traffic`: the operators' tool for the filter's traffic
 //! configuration. It validates a configuration, simulates where requests go,
-//! describes what it sets up, changes a service's traffic in the file where
-//! the configuration lives, shows what a running Envoy's filter is doing,
+//! describes what it sets up, changes a service's traffic (and resumes its
+//! guard) in the file where the configuration lives, shows what a running Envoy's filter is doing,
 //! imports a configuration from Knative Services and writes the Istio
 //! manifests for one, all with the filter's own configuration and routing
 //! code (the `knative-traffic` library), so what it says is what the proxy
@@ -16,6 +16,7 @@
 
 mod describe;
 mod edit;
+mod guard_view;
 mod import;
 mod input;
 mod istio;
@@ -82,6 +83,9 @@ enum Command {
     /// Start, stop or finish a service's timed rollout
     #[command(subcommand)]
     Rollout(edit::RolloutCommand),
+    /// Resume a service's guard after it stopped a failing candidate
+    #[command(subcommand)]
+    Guard(edit::GuardCommand),
     #[command(after_help = EXIT_STATUS_HELP)]
     ImportKnative(import::Args),
     #[command(after_help = EXIT_STATUS_HELP)]
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
         Command::Untag(args) => edit::untag(args, &mut out, &mut err),
         Command::Rollback(args) => edit::rollback(args, &mut out, &mut err),
         Command::Rollout(command) => edit::rollout::run(command, &mut out, &mut err),
+        Command::Guard(command) => edit::guard::run(command, &mut out, &mut err),
         Command::ImportKnative(args) => import::run(args, &mut out, &mut err),
         Command::Istio(args) => istio::run(args, &mut out, &mut err),
         Command::Status(args) => status::run(args, &mut out, &mut err),

@@ -8,13 +8,12 @@ use std::path::PathBuf;
 use knative_traffic::names::{is_cookie_name, is_header_name};
 use knative_traffic::request::PlainRequest;
 use knative_traffic::routing::{Service, TAG_HEADER};
-use knative_traffic::split::{Split, BUCKETS_PER_PERCENT};
 use knative_traffic::{Decision, Reason, Request};
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 
 use crate::time::{format_instant, now_ms};
-use crate::{input, rollout_view, EXIT_FAILURE, EXIT_OK};
+use crate::{guard_view, input, rollout_view, EXIT_FAILURE, EXIT_OK};
 
 /// Route requests through the filter's routing code and count where they go.
 ///
@@ -26,8 +25,10 @@ use crate::{input, rollout_view, EXIT_FAILURE, EXIT_OK};
 /// and, for a service with a timed rollout, the rollout's step at the
 /// instant (--at, default now). For a service with a mirror, how many of
 /// the requests were also copied to the candidate (copies go out besides the
-/// requests counted above). The draw uses a seeded generator, so the same
-/// command prints the same counts.
+/// requests counted above). For a service with a guard, what it judges and
+/// the split a trip leaves; --tripped routes as the proxy does once the
+/// guard has tripped. The draw uses a seeded generator, so the same command
+/// prints the same counts.
 #[derive(clap::Args)]
 pub struct Args {
     /// The filter's configuration: JSON or YAML, an Envoy config or ECDS
@@ -59,6 +60,11 @@ pub struct Args {
     /// Seed of the draw's random generator: the same seed, the same counts
     #[arg(long, value_name = "N", default_value_t = 1)]
     seed: u64,
+    /// Route as the proxy does once the service's guard has judged its
+    /// candidate failing: the split falls back (a timed rollout halts), and
+    /// tags reach their own revisions
+    #[arg(long)]
+    tripped: bool,
 }
 
 /// A request header or a cookie, as given on the command line.
@@ -147,6 +153,15 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
             return Ok(EXIT_FAILURE);
         }
     };
+    if args.tripped {
+        // Only the host's service is routed: tripping every guard trips
+        // the one that matters.
+        for service in table.services() {
+            if let Some(guard) = &service.guard {
+                guard.trip();
+            }
+        }
+    }
     let now = args.at.unwrap_or_else(now_ms);
     let request = simulated_request(&args.headers, &args.cookies, now);
     let mut rng = XorShiftRng::seed_from_u64(args.seed);
@@ -296,6 +311,7 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
     if let Some(service) = service.filter(|_| routed) {
         writeln!(out)?;
         let mut split = &service.split;
+        let tripped = service.guard.as_ref().filter(|g| g.is_tripped());
         // The schedule of the traffic these requests took: a rolling tag's
         // host's own, or the main route's.
         let tag_schedule = counts.keys().find_map(|o| match o {
@@ -306,7 +322,16 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
             _ => None,
         });
         let schedule = tag_schedule.or_else(|| rollout.and_then(|r| r.route()).map(|s| (None, s)));
-        if let (Some(rollout), Some((tag, schedule))) = (rollout, schedule) {
+        if let Some(guard) = tripped {
+            // A tripped guard halts the rollout: no schedule is in force.
+            writeln!(
+                out,
+                "guard tripped (--tripped): {} gets no split requests; the split falls back to {}",
+                guard_view::candidate(service, guard),
+                guard_view::trip_leaves(service, guard)
+            )?;
+            split = &guard.fallback;
+        } else if let (Some(rollout), Some((tag, schedule))) = (rollout, schedule) {
             let names = (
                 rollout_view::revision(service, rollout.from()),
                 rollout_view::revision(service, rollout.to()),
@@ -331,7 +356,25 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
                 "no timed rollout: the time does not change this service's split"
             )?;
         }
-        writeln!(out, "split in force: {}", describe_split(service, split))?;
+        match &service.guard {
+            Some(guard) if !guard.is_tripped() => writeln!(
+                out,
+                "guard: judges {}; a trip would leave {}",
+                guard_view::judges(service, guard),
+                guard_view::trip_leaves(service, guard)
+            )?,
+            Some(_) => {}
+            None if args.tripped => writeln!(
+                out,
+                "no guard: --tripped does not change this service's split"
+            )?,
+            None => {}
+        }
+        writeln!(
+            out,
+            "split in force: {}",
+            guard_view::split_text(service, split)
+        )?;
         if let Some(candidate) = service.mirror_destination() {
             let candidate = candidate.revision.to_string();
             mirrored.entry(candidate).or_insert(0);
@@ -352,30 +395,6 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
         }
     }
     Ok(EXIT_OK)
-}
-
-/// `traffic-example-v1 80%, traffic-example-v2 20%`.
-fn describe_split(service: &Service, split: &Split) -> String {
-    let parts: Vec<String> = split
-        .shares()
-        .into_iter()
-        .map(|(d, buckets)| {
-            let revision = service
-                .destinations
-                .get(d.index())
-                .map_or("?", |d| &*d.revision);
-            let percent = if buckets % BUCKETS_PER_PERCENT == 0 {
-                format!("{}%", buckets / BUCKETS_PER_PERCENT)
-            } else {
-                format!(
-                    "{:.2}%",
-                    f64::from(buckets) / f64::from(BUCKETS_PER_PERCENT)
-                )
-            };
-            format!("{revision} {percent}")
-        })
-        .collect();
-    parts.join(", ")
 }
 
 /// Columns padded to their widest cell; the counts and shares right-aligned.

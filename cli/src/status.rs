@@ -3,8 +3,8 @@
 //! interval apart, and set against the configuration in force
 //! (`/config_dump`, compiled with the filter's own code): per service and
 //! revision, the requests of the interval by reason, their share of the
-//! split next to the configured one, the mirror's copies, and the
-//! configuration loads.
+//! split next to the configured one, the mirror's copies, a guard's answers
+//! and whether it tripped, and the configuration loads.
 
 mod admin;
 mod config;
@@ -35,9 +35,10 @@ Exit status:
 /// service and revision: the requests of the interval by reason (draw,
 /// sticky, rule, tag-header, tag-host; 404s for a tag that does not exist),
 /// each revision's share of the requests that took the split next to the
-/// share configured now (a timed rollout's current step), the copies sent to
-/// a mirror, and the configuration loads accepted and rejected; with the
-/// totals since Envoy started. With --watch, a frame every interval until
+/// share configured now (a timed rollout's current step, or a tripped guard's
+/// fallback), the copies sent to a mirror, a guard's answers and failures of
+/// its candidate and of the rest, and the configuration loads accepted and
+/// rejected; with the totals since Envoy started. With --watch, a frame every interval until
 /// interrupted.
 #[derive(clap::Args)]
 pub struct Args {

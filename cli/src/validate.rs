@@ -37,8 +37,8 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
     Ok(status)
 }
 
-/// `2 services, 5 revisions, 6 tags`, then the timed rollouts and mirrors
-/// if there are any.
+/// `2 services, 5 revisions, 6 tags`, then the timed rollouts, mirrors
+/// and guards if there are any.
 fn summary(table: &RouteTable) -> String {
     let services = table.services();
     let revisions: usize = services.iter().map(|s| s.destinations.len()).sum();
@@ -48,6 +48,7 @@ fn summary(table: &RouteTable) -> String {
         .iter()
         .filter(|s| s.mirror_destination().is_some())
         .count();
+    let guards = services.iter().filter(|s| s.guard.is_some()).count();
     let mut parts = vec![
         plural(services.len(), "service"),
         plural(revisions, "revision"),
@@ -58,6 +59,9 @@ fn summary(table: &RouteTable) -> String {
     }
     if mirrors > 0 {
         parts.push(plural(mirrors, "mirror"));
+    }
+    if guards > 0 {
+        parts.push(plural(guards, "guard"));
     }
     parts.join(", ")
 }

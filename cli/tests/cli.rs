@@ -38,6 +38,7 @@ fn every_command_has_help_with_the_exit_statuses() {
         &["simulate", "--help"],
         &["import-knative", "--help"],
         &["istio", "--help"],
+        &["guard", "resume", "--help"],
         &["help", "simulate"],
     ] {
         let r = run(args);
@@ -98,6 +99,16 @@ fn validate_counts_mirrors() {
     assert_eq!(
         r.stdout,
         "shadow.json: ok (1 service, 2 revisions, 2 tags, 1 mirror)\n"
+    );
+}
+
+#[test]
+fn validate_counts_guards() {
+    let r = run(&["validate", "guard.json"]);
+    assert_eq!(r.status, 0, "{r:?}");
+    assert_eq!(
+        r.stdout,
+        "guard.json: ok (1 service, 3 revisions, 2 tags, 1 guard)\n"
     );
 }
 
@@ -373,6 +384,127 @@ fn simulate_counts_the_copies_a_mirror_makes() {
         let r = simulate(&["shadow.json", "--host", host]);
         assert!(mirrored(&r).is_empty(), "{host}: {}", r.stdout);
     }
+}
+
+/// A guarded service: the guard's line, then with --tripped the split it
+/// falls back to, drawn (web-3's 10% back to web-1 and web-2 in
+/// proportion); the candidate's tag host still reaches it.
+#[test]
+fn simulate_a_guard_and_its_trip() {
+    let n = 10_000;
+    let host = "web.shop.example.com";
+    let r = simulate(&["guard.json", "--host", host, "--requests", "10000"]);
+    assert!(
+        r.stdout.ends_with(
+            "\nguard: judges web-3 on windows of 100 split answers (60s at most): a 5xx or an answer slower than 500 ms fails; trips when significantly above the rest's failure rate + 5 points; \
+             a trip would leave web-1 66.67%, web-2 33.33%\n\
+             split in force: web-1 60%, web-2 30%, web-3 10%\n"
+        ),
+        "{}",
+        r.stdout
+    );
+    let table = rows(&r.stdout);
+    assert_eq!(table.len(), 3, "{}", r.stdout);
+    assert_binomial("web-3 untripped", table[2].requests, n, 0.1);
+
+    let r = simulate(&[
+        "guard.json",
+        "--host",
+        host,
+        "--requests",
+        "10000",
+        "--tripped",
+    ]);
+    assert!(
+        r.stdout.ends_with(
+            "\nguard tripped (--tripped): web-3 gets no split requests; the split falls back to web-1 66.67%, web-2 33.33%\n\
+             split in force: web-1 66.67%, web-2 33.33%\n"
+        ),
+        "{}",
+        r.stdout
+    );
+    let table = rows(&r.stdout);
+    assert_eq!(table.len(), 2, "{}", r.stdout);
+    assert_eq!(
+        (table[0].revision.as_str(), table[1].revision.as_str()),
+        ("web-1", "web-2")
+    );
+    assert_binomial("web-1 tripped", table[0].requests, n, 2.0 / 3.0);
+    assert!(table.iter().all(|row| row.reason == "draw"));
+
+    let r = simulate(&[
+        "guard.json",
+        "--host",
+        "canary-web.shop.example.com",
+        "--requests",
+        "100",
+        "--tripped",
+    ]);
+    assert_eq!(
+        rows(&r.stdout),
+        [row(
+            "web-3",
+            "web-3",
+            100,
+            "100.0%",
+            "tag-host (tag canary)"
+        )]
+    );
+
+    // A timed rollout's guard: tripped, the rollout halts at the split
+    // before its start, and a rolling tag reaches its own revision.
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(data().join("features.json")).unwrap())
+            .unwrap();
+    config["services"][0]["guard"] = json!({});
+    let file = scratch("rolling-guard.json", &config.to_string());
+    let at = ["--at", "2026-11-25T16:05:00Z", "--tripped"];
+    let r = simulate(&[&[file.arg(), "--host", host][..], &at].concat());
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(!r.stdout.contains("timed rollout of"), "{}", r.stdout);
+    assert_eq!(
+        lines[lines.len() - 3..],
+        [
+            "guard tripped (--tripped): web-3 gets no split requests; the split falls back to web-1 60%, web-2 40%, the timed rollout halted; tags canary and latest reach web-3",
+            "split in force: web-1 60%, web-2 40%",
+            "sticky: 1000 responses hand out a new key, e.g. Set-Cookie: kn-sticky=7dd3633bb23e99ef; Max-Age=86400; Path=/; HttpOnly",
+        ],
+        "{}",
+        r.stdout
+    );
+    assert!(rows(&r.stdout).iter().all(|row| row.revision != "web-3"));
+    let r = simulate(
+        &[
+            &[file.arg(), "--host", "canary-web.shop.example.com"][..],
+            &at,
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        rows(&r.stdout),
+        [row(
+            "web-3",
+            "web-3",
+            1000,
+            "100.0%",
+            "tag-host (tag canary)"
+        )]
+    );
+
+    // Without a guard, --tripped changes nothing, and says so.
+    let r = simulate(&[
+        "shadow.json",
+        "--host",
+        "traffic-example.default.example.com",
+        "--tripped",
+    ]);
+    assert!(
+        r.stdout.ends_with(
+            "\nno guard: --tripped does not change this service's split\nsplit in force: traffic-example-v1 100%\nmirrored to traffic-example-v2: 106 (10.6%)\n"
+        ),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

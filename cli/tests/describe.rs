@@ -256,6 +256,118 @@ fn a_service_with_a_mirror() {
     assert_eq!(describe(&["shadow.json"]).stdout, expected);
 }
 
+/// A static canary under a guard: its candidate, its policy, and the split a
+/// trip leaves (web-3's 10% back to the others in proportion).
+#[test]
+fn a_service_with_a_guard() {
+    let text = describe(&["guard.json"]).stdout;
+    assert!(
+        text.ends_with(
+            "  tags:\n    stable   60%  web-1\n    canary   10%  web-3\n  \
+             guard: web-3 (tag canary)\n    \
+             policy: minAnswers 100, window 60s, tolerance 5 points, compare on, latency 500 ms\n    \
+             judges web-3 on windows of 100 split answers (60s at most): a 5xx or an answer slower than 500 ms fails; trips when significantly above the rest's failure rate + 5 points\n    \
+             a trip leaves: web-1 66.67%, web-2 33.33%\n"
+        ),
+        "{text}"
+    );
+    let d = describe_json(&["guard.json"]);
+    assert_eq!(
+        d["services"][0]["guard"],
+        json!({
+            "revisionName": "web-3",
+            "tag": "canary",
+            "minAnswers": 100,
+            "window": "60s",
+            "windowSeconds": 60,
+            "tolerance": 5.0,
+            "compare": true,
+            "latencyMs": 500,
+            "resumedAt": null,
+            "judges": "web-3 on windows of 100 split answers (60s at most): a 5xx or an answer slower than 500 ms fails; trips when significantly above the rest's failure rate + 5 points",
+            "fallback": [
+                {"revisionName": "web-1", "percent": 66.67},
+                {"revisionName": "web-2", "percent": 33.33}
+            ],
+            "tripLeaves": "web-1 66.67%, web-2 33.33%"
+        })
+    );
+    // Every other service says it has none.
+    assert_eq!(
+        describe_json(&["shadow.json"])["services"][0]["guard"],
+        Value::Null
+    );
+    assert!(!describe(&["shadow.json"]).stdout.contains("guard"));
+}
+
+/// A timed rollout's guard, by default on the revision it rolls to, with
+/// its policy as configured: a trip halts the rollout at the split before
+/// its start, and the rolling tags reach their own revision.
+#[test]
+fn a_rollouts_guard() {
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(data().join("features.json")).unwrap())
+            .unwrap();
+    config["services"][0]["guard"] = json!({
+        "window": "2m", "tolerance": 2.5, "compare": false, "minAnswers": 50,
+        "resumedAt": "2026-11-25T16:03:00Z"
+    });
+    let file = ScratchFile::new("rolling-guard.json", &config.to_string());
+    let text = describe(&[file.arg(), "--at", "2026-11-25T16:05:00Z"]).stdout;
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[lines.len() - 4..],
+        [
+            "  guard: web-3, resumed at 2026-11-25T16:03:00Z",
+            "    policy: minAnswers 50, window 2m, tolerance 2.5 points, compare off, latency off",
+            "    judges web-3 on windows of 50 split answers (120s at most): a 5xx fails; trips when significantly above a failure rate of 2.5%",
+            "    a trip leaves: web-1 60%, web-2 40%, the timed rollout halted; tags canary and latest reach web-3",
+        ],
+        "{text}"
+    );
+    let d = describe_json(&[file.arg()]);
+    let guard = &d["services"][0]["guard"];
+    assert_eq!(guard["tag"], Value::Null);
+    assert_eq!(guard["window"], "2m");
+    assert_eq!(guard["windowSeconds"], 120);
+    assert_eq!(guard["resumedAt"], "2026-11-25T16:03:00Z");
+    assert_eq!(
+        guard["fallback"],
+        json!([{"revisionName": "web-1", "percent": 60.0}, {"revisionName": "web-2", "percent": 40.0}])
+    );
+}
+
+/// What `describe` says a trip leaves is what the filter routes once the
+/// guard has tripped: the fallback's shares, within binomial bounds, and
+/// never the candidate.
+#[test]
+fn a_trip_leaves_what_the_filter_routes_once_tripped() {
+    let d = describe_json(&["guard.json"]);
+    let fallback = d["services"][0]["guard"]["fallback"].as_array().unwrap();
+    let table =
+        knative_traffic::compile(&std::fs::read(data().join("guard.json")).unwrap()).unwrap();
+    table.services()[0].guard.as_ref().unwrap().trip();
+    let mut rng = XorShiftRng::seed_from_u64(7);
+    let n = 20_000;
+    let mut counts = std::collections::BTreeMap::<String, u64>::new();
+    for _ in 0..n {
+        match table.route("web.shop.example.com", &PlainRequest::default(), &mut rng) {
+            Decision::Route(route) => {
+                *counts
+                    .entry(route.destination.revision.to_string())
+                    .or_default() += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(counts.len(), fallback.len(), "{counts:?}");
+    for share in fallback {
+        let revision = share["revisionName"].as_str().unwrap();
+        let p = share["percent"].as_f64().unwrap() / 100.0;
+        support::assert_binomial(revision, counts[revision], n, p);
+    }
+}
+
 /// Custom domains and their tag hosts, a cluster-local tag, a cluster
 /// domain of its own, rules of every test, a header key, a mirror of
 /// tagged requests too by revision name; a cluster-local service with

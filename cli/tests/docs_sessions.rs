@@ -38,7 +38,12 @@ fn the_docs_sessions_print_what_the_docs_show() {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    for file in ["traffic-example.json", "features.json", "shadow.json"] {
+    for file in [
+        "traffic-example.json",
+        "features.json",
+        "shadow.json",
+        "guard.json",
+    ] {
         fs::copy(data.join(file), dir.join(file)).unwrap();
     }
     // The forms the edit commands change, as the repository ships them.

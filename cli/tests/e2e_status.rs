@@ -4,8 +4,9 @@
 //! reason; the shares follow the configured split within binomial bounds;
 //! the mirror's copies are the ones the candidate received; configuration
 //! loads are Envoy's own counters, an ECDS update and a refused one
-//! included; `--watch --count N` prints N frames; and an Envoy without the
-//! filter, or with its counters off, is said so.
+//! included; `--watch --count N` prints N frames; a guard's counts are
+//! Envoy's, and once it trips the configured split is its fallback; and an
+//! Envoy without the filter, or with its counters off, is said so.
 
 // Tests report by panicking.
 #![allow(clippy::restriction)]
@@ -657,6 +658,132 @@ fn no_filter_and_counters_off_are_said_plainly() {
         assert!(
             text.contains("\nservice default/traffic-example: not counted (\"metrics\": false)\n"),
             "Envoy {v}: {text}"
+        );
+    }
+}
+
+/// A static canary under a guard, its candidate failing half its answers:
+/// once Envoy's gauge says the guard tripped, `status` says so, the
+/// candidate's configured share is 0 and the rest's is all, and the
+/// guard's counts are Envoy's counters.
+#[test]
+fn status_shows_a_guard_and_its_trip() {
+    let revisions = ["v1", "v2"].map(Backend::start_quiet);
+    revisions[1].fail(50);
+    let clusters = support::clusters("traffic-example-", &revisions);
+    let guarded = json!({
+        "domain": "example.com",
+        "services": [{
+            "name": "traffic-example",
+            "namespace": "default",
+            "traffic": [
+                {"tag": "v1", "revisionName": "traffic-example-v1", "percent": 80},
+                {"tag": "v2", "revisionName": "traffic-example-v2", "percent": 20}
+            ],
+            "guard": {"tag": "v2"}
+        }]
+    });
+    let counters = "wasmcustom.knative_traffic.guard.namespace.default.service.traffic-example";
+    let candidate = |what: &str| format!("{counters}.revision.traffic-example-v2.{what}");
+    for bin in support::envoys() {
+        let mut config = EnvoyConfig::from_repo("envoy/envoy.yaml");
+        config
+            .set_plugin_configuration(&guarded)
+            .set_clusters(&clusters);
+        let envoy = Envoy::start(&bin, config);
+        let v = envoy.version.clone();
+
+        // Not tripped yet: the configured split, and the gauge at 0.
+        let frame = json_frame(&envoy, &["--interval", "0.5"]);
+        assert_eq!(
+            service(&frame)["guard"]["tripped"],
+            false,
+            "Envoy {v}: {frame}"
+        );
+        assert_eq!(
+            configured(&frame),
+            split(&[("traffic-example-v1", 80.0), ("traffic-example-v2", 20.0)])
+        );
+
+        // Traffic until the gauge says it tripped (the first window of 100
+        // candidate answers, judged on the next tick), then two more ticks
+        // for every worker to adopt the verdict.
+        let started = Instant::now();
+        let mut sent = 0;
+        while envoy.counter(&candidate("tripped")) == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "Envoy {v}: not tripped after {sent} requests\n{}",
+                envoy.log()
+            );
+            for _ in 0..50 {
+                let r = envoy.get(HOST, "/", &[]);
+                assert!(matches!(r.status, 200 | 503), "Envoy {v}: {r:?}");
+                sent += 1;
+            }
+        }
+        let tripped_after = started.elapsed();
+        std::thread::sleep(Duration::from_millis(2200));
+
+        let frame = json_frame(&envoy, &["--interval", "0.5"]);
+        let guard = &service(&frame)["guard"];
+        assert_eq!(
+            guard["revision"], "traffic-example-v2",
+            "Envoy {v}: {frame}"
+        );
+        assert_eq!(guard["tripped"], true, "Envoy {v}: {frame}");
+        assert_eq!(
+            configured(&frame),
+            split(&[("traffic-example-v1", 100.0), ("traffic-example-v2", 0.0)]),
+            "Envoy {v}"
+        );
+        let total = |side: &str, what: &str| count(&guard[side][what])[1];
+        assert_eq!(
+            total("candidate", "answers"),
+            envoy.counter(&candidate("answers")),
+            "Envoy {v}"
+        );
+        assert_eq!(
+            total("candidate", "failures"),
+            envoy.counter(&candidate("failures")),
+            "Envoy {v}"
+        );
+        assert_eq!(
+            total("rest", "answers"),
+            envoy.counter(&format!("{counters}.base.answers")),
+            "Envoy {v}"
+        );
+        assert!(total("candidate", "answers") >= 100, "Envoy {v}: {guard}");
+        assert!(total("candidate", "failures") > 0, "Envoy {v}: {guard}");
+        // Every request sent was answered by one side, and the guard's
+        // counters are not requests: these are the draws.
+        assert_eq!(
+            total("candidate", "answers") + total("rest", "answers"),
+            sent,
+            "Envoy {v}: {guard}"
+        );
+        assert_eq!(count(&service(&frame)["requests"])[1], sent, "Envoy {v}");
+        assert_eq!(frame["notes"], json!([]), "Envoy {v}");
+
+        // No split request reaches v2 now; the text says it tripped.
+        for _ in 0..50 {
+            let r = envoy.get(HOST, "/", &[]);
+            assert_eq!(r.revision(), Some("v1"), "Envoy {v}: {r:?}");
+        }
+        let output = status(&envoy, &["--interval", "0.5"]);
+        assert!(output.status.success(), "Envoy {v}: {output:?}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            text.contains(
+                "\n  guard on traffic-example-v2: tripped, the split falls back; 0 answers; "
+            ),
+            "Envoy {v}: {text}"
+        );
+        eprintln!(
+            "Envoy {v}: tripped after {sent} requests in {:.1} s, {} candidate answers ({} failed); status shows v2 configured 0%",
+            tripped_after.as_secs_f64(),
+            total("candidate", "answers"),
+            total("candidate", "failures")
         );
     }
 }

@@ -1,5 +1,5 @@
 //! The edit commands (`set-traffic`, `tag`, `untag`, `rollback`, `rollout
-//! start|stop|finish`), run as the built binary on each form a configuration
+//! start|stop|finish`, `guard resume`), run as the built binary on each form a configuration
 //! lives in: a JSON file, a YAML file, the Wasm filter's `configuration` in
 //! an Envoy bootstrap (`envoy/envoy.yaml`, and `envoy/public-and-internal.yaml`
 //! whose two listeners share it through a YAML anchor), an ECDS resource file
@@ -188,6 +188,8 @@ fn edit(file: &Path, args: &[&str]) -> String {
             "duration",
             "steps",
             "minStep",
+            "guard",
+            "resumedAt",
         ];
         assert!(
             edited.iter().any(|k| t.contains(k)) || t.chars().all(|c| "{}[],-".contains(c)),
@@ -409,6 +411,10 @@ fn a_refused_change_writes_nothing() {
             &["rollout", "stop", "-f", path, "traffic-example"],
             "default/traffic-example: has no timed rollout\n",
         ),
+        (
+            &["guard", "resume", "-f", path, "traffic-example"],
+            "default/traffic-example: has no guard\n",
+        ),
     ];
     for (args, message) in cases {
         let o = run(args);
@@ -454,6 +460,175 @@ fn a_refused_change_writes_nothing() {
     assert_eq!(fs::read(&file).unwrap(), before);
     // No temporary file is left beside it.
     assert_eq!(fs::read_dir(&*dir).unwrap().count(), 1);
+}
+
+/// Each form of [`forms`], its service given a guard on v3 in the form's
+/// own way of writing it, and the configuration they hold.
+fn guarded_forms(dir: &Path) -> (Vec<PathBuf>, Value) {
+    let paths = forms(dir);
+    let mut configuration = shipped_configuration();
+    configuration["services"][0]["guard"] = json!({"tag": "v3"});
+    let pretty = serde_json::to_string_pretty(&configuration).unwrap();
+    for path in &paths {
+        let text = fs::read_to_string(path).unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let guarded = match name {
+            "traffic.json" => pretty.clone() + "\n",
+            "traffic.yaml" => format!(
+                "# The traffic configuration, as YAML.\n{}",
+                serde_yaml::to_string(&configuration).unwrap()
+            ),
+            // The member after `traffic`, in the block's own layout.
+            "envoy.yaml" => {
+                let traffic = text.find("\"traffic\": [").unwrap();
+                let close = traffic + text[traffic..].find("]\n").unwrap();
+                let line_start = text[..close].rfind('\n').unwrap() + 1;
+                let indent = &text[line_start..close];
+                format!(
+                    "{}],\n{indent}\"guard\": {{ \"tag\": \"v3\" }}\n{}",
+                    &text[..close],
+                    &text[close + 2..]
+                )
+            }
+            // The service is the mapping's last, its traffic its last key.
+            "wasmplugin.yaml" => {
+                assert!(text.ends_with("        percent: 0\n"), "{text}");
+                format!("{text}      guard:\n        tag: v3\n")
+            }
+            "ecds.yaml" => {
+                let (head, _) = text.split_once("        value: |\n").unwrap();
+                let block: String = pretty.lines().map(|l| format!("          {l}\n")).collect();
+                format!("{head}        value: |\n{block}")
+            }
+            "ecds.json" => {
+                let mut resource: Value = serde_json::from_str(&text).unwrap();
+                resource["resources"][0]["typed_config"]["config"]["configuration"]["value"] =
+                    json!(pretty);
+                serde_json::to_string_pretty(&resource).unwrap()
+            }
+            other => panic!("a form without a guard: {other}"),
+        };
+        fs::write(path, guarded).unwrap();
+        assert_eq!(configuration_of(path), configuration, "{name}");
+    }
+    (paths, configuration)
+}
+
+/// `guard resume` writes the guard's resumedAt, to the second, and only
+/// that: the file reads back as the configuration with it, and compiles.
+#[test]
+fn guard_resume_on_every_form() {
+    let dir = scratch_dir("edit-guard");
+    let (paths, configuration) = guarded_forms(&dir);
+    for file in paths {
+        let name = file.display().to_string();
+        let split = "  traffic-example-v1             80%\n  \
+                     traffic-example-v2             10%\n  \
+                     traffic-example-v3             10%\n  \
+                     @latest (traffic-example-v3)    0%\n";
+        let out = edit(
+            &file,
+            &[
+                "guard",
+                "resume",
+                "traffic-example",
+                "--at",
+                "2026-12-02T12:00:00.750Z",
+            ],
+        );
+        assert_eq!(
+            out,
+            format!(
+                "{name}: default/traffic-example\n{split}  \
+                 guard: resumed at 2026-12-02T12:00:00Z\nwrote {name}\n"
+            )
+        );
+        let mut expected = configuration.clone();
+        expected["services"][0]["guard"]["resumedAt"] = json!("2026-12-02T12:00:00Z");
+        assert_eq!(configuration_of(&file), expected, "{name}");
+
+        // Again, later: the earlier instant is replaced.
+        let out = edit(
+            &file,
+            &[
+                "guard",
+                "resume",
+                "default/traffic-example",
+                "--at",
+                "2026-12-02T13:30:00Z",
+            ],
+        );
+        assert!(
+            out.contains("  guard: resumed at 2026-12-02T13:30:00Z (was 2026-12-02T12:00:00Z)\n"),
+            "{name}: {out}"
+        );
+        expected["services"][0]["guard"]["resumedAt"] = json!("2026-12-02T13:30:00Z");
+        assert_eq!(configuration_of(&file), expected, "{name}");
+
+        // The same instant again would leave the text, and so the verdict,
+        // as it is: refused, nothing written.
+        let before = fs::read(&file).unwrap();
+        let o = run(&[
+            "guard",
+            "resume",
+            "-f",
+            file.to_str().unwrap(),
+            "traffic-example",
+            "--at",
+            "2026-12-02T13:30:00Z",
+        ]);
+        assert_eq!(o.status, 1, "{name}: {o:?}");
+        assert_eq!(
+            o.stderr,
+            format!(
+                "{name}: default/traffic-example: its guard was already resumed at 2026-12-02T13:30:00Z: the configuration would not change, and a verdict holds until it does; give a later --at\n"
+            )
+        );
+        assert_eq!(fs::read(&file).unwrap(), before, "{name}");
+    }
+}
+
+/// Without --at, now, to the second; --dry-run writes nothing.
+#[test]
+fn guard_resume_now_and_dry_run() {
+    let dir = scratch_dir("edit-guard-now");
+    let (paths, _) = guarded_forms(&dir);
+    let file = &paths[0];
+    let before = fs::read(file).unwrap();
+    let o = run(&[
+        "guard",
+        "resume",
+        "--dry-run",
+        "-f",
+        file.to_str().unwrap(),
+        "traffic-example",
+        "--at",
+        "2026-12-02T12:00:00Z",
+    ]);
+    assert_eq!(o.status, 0, "{o:?}");
+    assert!(
+        o.stdout
+            .contains("  guard: resumed at 2026-12-02T12:00:00Z\ndry run: "),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(fs::read(file).unwrap(), before);
+
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    edit(file, &["guard", "resume", "traffic-example"]);
+    let resumed = configuration_of(file)["services"][0]["guard"]["resumedAt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!resumed.contains('.'), "whole seconds: {resumed}");
+    let at = knative_traffic::time::parse_instant(&resumed).unwrap();
+    assert!(
+        at <= start + 5_000 && at + 1_000 > start,
+        "{resumed} is not now"
+    );
 }
 
 /// The bootstrap whose two listeners share one configuration through a YAML
@@ -505,4 +680,29 @@ fn the_file_may_be_named_by_the_environment() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(traffic_of(&file)[1]["percent"], 100);
+}
+
+/// A guard without a candidate guards the timed rollout: ending the rollout
+/// (stop, finish, rollback) ends that guard too, with a note.
+#[test]
+fn ending_a_rollout_ends_its_default_guard() {
+    for command in [
+        vec!["rollout", "finish", "traffic-example"],
+        vec!["rollout", "stop", "traffic-example", "--at", "2026-01-01T00:05:00Z"],
+        vec!["rollback", "traffic-example", "v1"],
+    ] {
+        let dir = scratch_dir("edit-default-guard");
+        let file = dir.join("traffic.json");
+        let mut configuration = shipped_configuration();
+        let service = &mut configuration["services"][0];
+        service["traffic"][3]["percent"] = json!(10);
+        service["traffic"][0]["percent"] = json!(70);
+        service["latestReadyRevisionName"] = json!("traffic-example-v4");
+        service["rollout"] = json!({"fromRevisionName": "traffic-example-v3", "start": "2026-01-01T00:00:00Z", "duration": "10m"});
+        service["guard"] = json!({});
+        fs::write(&file, serde_json::to_string_pretty(&configuration).unwrap()).unwrap();
+        let out = edit(&file, &command);
+        assert!(out.contains("note: the guard of the timed rollout went with it"), "{command:?}: {out}");
+        assert_eq!(configuration_of(&file)["services"][0].get("guard"), None, "{command:?}");
+    }
 }

@@ -1,5 +1,6 @@
 //! The change an edit makes, as an operator reads it: the split per
-//! revision before and after, the tags that moved, and the timed rollout.
+//! revision before and after, the tags that moved, the timed rollout and
+//! the guard.
 
 use std::io::{self, Write};
 
@@ -130,6 +131,41 @@ pub fn write(
         (Some(old), None) => writeln!(out, "  timed rollout: removed (was {old})")?,
         (Some(old), Some(new)) if old != new => writeln!(out, "  timed rollout: {old} -> {new}")?,
         _ => {}
+    }
+    write_guard(out, before, after)?;
+    Ok(())
+}
+
+/// The guard's change: `guard resume` sets its `resumedAt`, and that is
+/// what an operator wants to read; any other change of it is named only.
+fn write_guard(
+    out: &mut impl Write,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> io::Result<()> {
+    let guard = |service: Option<&Value>| service.and_then(|s| s.get("guard")).cloned();
+    let (old, new) = (guard(before), guard(after));
+    let (old, new) = match (old, new) {
+        (None, None) => return Ok(()),
+        (None, Some(_)) => return writeln!(out, "  guard: added"),
+        (Some(_), None) => return writeln!(out, "  guard: removed"),
+        (Some(old), Some(new)) => (old, new),
+    };
+    // Each side's resumedAt, taken out of it.
+    let split = |mut guard: Value| {
+        let resumed = guard
+            .as_object_mut()
+            .and_then(|g| g.remove("resumedAt"))
+            .and_then(|r| r.as_str().map(str::to_owned));
+        (guard, resumed)
+    };
+    let ((old, was), (new, now)) = (split(old), split(new));
+    if let Some(at) = now.filter(|at| was.as_ref() != Some(at)) {
+        let was = was.map(|w| format!(" (was {w})")).unwrap_or_default();
+        writeln!(out, "  guard: resumed at {at}{was}")?;
+    }
+    if old != new {
+        writeln!(out, "  guard: changed")?;
     }
     Ok(())
 }

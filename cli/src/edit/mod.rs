@@ -1,6 +1,6 @@
 //! The commands that change a configuration where it lives, as `kn service
 //! update` changes a Knative Service: `set-traffic`, `tag`, `untag`,
-//! `rollback` and `rollout start|stop|finish`. Each reads the file (any of
+//! `rollback`, `rollout start|stop|finish` and `guard resume`. Each reads the file (any of
 //! the forms [`crate::source`] reads), changes one service, checks the
 //! result with the filter's own compiler, prints the change of the split,
 //! and replaces the file atomically (a new file beside it, renamed over it,
@@ -8,6 +8,7 @@
 //! written when anything is wrong.
 
 mod diff;
+pub mod guard;
 pub mod rollout;
 mod targets;
 
@@ -23,6 +24,7 @@ use crate::input;
 use crate::source::{Form, Located};
 use crate::{EXIT_FAILURE, EXIT_OK};
 
+pub use guard::GuardCommand;
 pub use rollout::RolloutCommand;
 use targets::{Changes, Target};
 
@@ -287,6 +289,7 @@ fn edit(
             format!("{}/{}: {message}", service.namespace, service.name),
         );
     }
+    let guard_went = drop_rollouts_guard(spec);
     let to_stdout = at.file.as_os_str() == "-";
     let mut report: Vec<u8> = Vec::new();
     let before = located
@@ -320,6 +323,12 @@ fn edit(
     };
     diff::write(&mut report, &name, service, before, after)?;
     notes(&mut report, &located, before, after)?;
+    if guard_went {
+        writeln!(
+            report,
+            "note: the guard of the timed rollout went with it (name its candidate to keep one)"
+        )?;
+    }
     if to_stdout {
         err.write_all(&report)?;
         out.write_all(text.as_bytes())?;
@@ -337,6 +346,20 @@ fn edit(
         }
         Err(e) => fail(err, format!("cannot write: {e}")),
     }
+}
+
+/// A guard that names no candidate guards its service's timed rollout: an
+/// edit that ends the rollout ends that guard too (it would have nothing
+/// to judge, and the filter would refuse it). Whether it did.
+fn drop_rollouts_guard(spec: &mut Map<String, Value>) -> bool {
+    let default_guard = spec.get("guard").and_then(Value::as_object).is_some_and(|g| {
+        !g.contains_key("tag") && !g.contains_key("revisionName")
+    });
+    if default_guard && !spec.contains_key("rollout") {
+        spec.remove("guard");
+        return true;
+    }
+    false
 }
 
 /// What a user must do besides: a revision new to the service needs its

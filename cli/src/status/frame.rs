@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use knative_traffic::config::ServiceSpec;
+use knative_traffic::guard::{metric_names, Guard};
 use knative_traffic::metrics::{
     mirrored_counter, request_counter, CONFIG_ACCEPTED, CONFIG_REJECTED,
 };
@@ -95,6 +96,7 @@ pub struct ServiceStatus {
     pub not_found: Option<Count>,
     pub mirror: Option<MirrorStatus>,
     pub rollout: Option<RolloutStatus>,
+    pub guard: Option<GuardStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -142,6 +144,30 @@ pub struct RolloutStatus {
     pub next: Option<String>,
 }
 
+/// A guard's counts: its candidate's split answers and the rest's, and its
+/// gauge. They are counted whatever `metrics` says: they are how the
+/// proxy's workers add up what the guard judges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GuardStatus {
+    /// The candidate.
+    pub revision: String,
+    pub candidate: Answers,
+    /// The other revisions' split answers.
+    pub rest: Answers,
+    /// The gauge: the split is the guard's fallback while it is true;
+    /// `None` when `/stats` does not have it.
+    pub tripped: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Answers {
+    pub answers: Count,
+    /// 5xx, and with `latencyMs` the answers slower than it.
+    pub failures: Count,
+}
+
 /// What a frame is made of besides the configurations.
 pub struct Sampled<'a> {
     pub admin: String,
@@ -156,6 +182,13 @@ pub struct Sampled<'a> {
 pub fn build(sampled: &Sampled, configurations: &[Loaded]) -> Frame {
     let count = |name: &str| counted(sampled, name);
     let mut notes = Vec::new();
+    // A guard's counters are the filter's too, but not requests: they say
+    // nothing of whether the request counters reach /stats.
+    let guard_counters: BTreeSet<String> = configurations
+        .iter()
+        .flat_map(|l| l.table.services().iter().filter_map(guard_counter_names))
+        .flatten()
+        .collect();
     let mut services = Vec::new();
     let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
     for loaded in configurations {
@@ -177,14 +210,14 @@ pub fn build(sampled: &Sampled, configurations: &[Loaded]) -> Frame {
                 .services
                 .iter()
                 .find(|s| *s.name == *service.name && *s.namespace == *service.namespace);
-            services.push(service_status(
-                service,
-                spec,
-                metrics,
-                &names,
-                &count,
-                sampled.now_ms,
-            ));
+            let status = service_status(service, spec, metrics, &names, sampled);
+            if status.guard.as_ref().is_some_and(|g| g.tripped.is_none()) {
+                notes.push(format!(
+                    "{}/{}: the guard's tripped gauge is not in /stats (a stats matcher leaves it out): whether it has tripped is unknown, and the configured shares are the split's",
+                    status.namespace, status.name
+                ));
+            }
+            services.push(status);
         }
     }
     let counting = configurations.iter().any(Loaded::metrics);
@@ -193,7 +226,7 @@ pub fn build(sampled: &Sampled, configurations: &[Loaded]) -> Frame {
             .after
             .0
             .keys()
-            .any(|k| k.starts_with("knative_traffic."))
+            .any(|k| k.starts_with("knative_traffic.") && !guard_counters.contains(k))
     {
         notes.push("Envoy's /stats has none of the filter's counters, not even config.accepted: a stats matcher leaves them out (on Istio, add wasmcustom.knative_traffic to proxyStatsMatcher.inclusionPrefixes)".to_owned());
     }
@@ -239,16 +272,52 @@ fn counted(sampled: &Sampled, name: &str) -> Count {
     }
 }
 
+/// A guard's counter and gauge names, from its service and candidate.
+fn guard_counter_names(service: &Service) -> Option<[String; 5]> {
+    let guard = service.guard.as_ref()?;
+    let candidate = service.destinations.get(guard.candidate.index())?;
+    Some(metric_names(
+        &service.namespace,
+        &service.name,
+        &candidate.revision,
+    ))
+}
+
+fn guard_status(service: &Service, guard: &Guard, sampled: &Sampled) -> Option<GuardStatus> {
+    let [answers, failures, base_answers, base_failures, tripped] = guard_counter_names(service)?;
+    let count = |name: &str| counted(sampled, name);
+    Some(GuardStatus {
+        revision: crate::guard_view::candidate(service, guard).to_owned(),
+        candidate: Answers {
+            answers: count(&answers),
+            failures: count(&failures),
+        },
+        rest: Answers {
+            answers: count(&base_answers),
+            failures: count(&base_failures),
+        },
+        tripped: sampled.after.get(&tripped).map(|value| value != 0),
+    })
+}
+
 fn service_status(
     service: &Service,
     spec: Option<&ServiceSpec>,
     metrics: bool,
     names: &BTreeSet<String>,
-    count: &impl Fn(&str) -> Count,
-    now_ms: u64,
+    sampled: &Sampled,
 ) -> ServiceStatus {
+    let count = &|name: &str| counted(sampled, name);
     let (namespace, name) = (&*service.namespace, &*service.name);
-    let (split, rollout) = split_in_force(service, now_ms);
+    let guard = service
+        .guard
+        .as_ref()
+        .and_then(|g| Some((g, guard_status(service, g, sampled)?)));
+    let (mut split, rollout) = split_in_force(service, sampled.now_ms);
+    // A tripped guard's fallback is the split, a timed rollout's step or not.
+    if let Some((g, _)) = guard.as_ref().filter(|(_, s)| s.tripped == Some(true)) {
+        split = &g.fallback;
+    }
     let configured = |d: usize| -> f64 {
         split
             .shares()
@@ -314,6 +383,7 @@ fn service_status(
         not_found,
         mirror,
         rollout,
+        guard: guard.map(|(_, status)| status),
     }
 }
 
@@ -576,6 +646,131 @@ mod tests {
         assert_eq!(
             frame.notes,
             ["the configuration of listener ingress (root id knative-traffic) turns the filter's counters off (\"metrics\": false): its requests are not counted"]
+        );
+    }
+
+    fn guard_frame(after: &Counters, now_ms: u64) -> Frame {
+        let before = parse_stats(&data("guard-stats-a.json")).unwrap();
+        let loaded = load(&wasm_filters(&data("guard-config_dump.json")).unwrap()).unwrap();
+        build(
+            &Sampled {
+                admin: "http://127.0.0.1:9901".into(),
+                envoy: None,
+                before: &before,
+                after,
+                interval_seconds: 2.0,
+                now_ms,
+            },
+            &loaded,
+        )
+    }
+
+    fn configured(s: &ServiceStatus) -> Vec<(&str, f64)> {
+        s.revisions
+            .iter()
+            .map(|r| (r.revision.as_str(), r.configured))
+            .collect()
+    }
+
+    /// traffic-example's guard tripped between the samples: its counts
+    /// are the interval's, and the configured split is the fallback; web's
+    /// has not, and its rollout's step is in force.
+    #[test]
+    fn guards_counts_and_a_tripped_ones_fallback() {
+        let after = parse_stats(&data("guard-stats-b.json")).unwrap();
+        let start = knative_traffic::time::parse_instant("2026-12-02T04:52:25Z").unwrap();
+        let frame = guard_frame(&after, start + 5 * 60_000);
+        assert_eq!(frame.notes, Vec::<String>::new());
+        let [example, web] = &frame.services[..] else {
+            panic!("{:?}", frame.services)
+        };
+        assert_eq!(
+            example.guard,
+            Some(GuardStatus {
+                revision: "traffic-example-v2".into(),
+                candidate: Answers {
+                    answers: count(30, 180),
+                    failures: count(15, 75),
+                },
+                rest: Answers {
+                    answers: count(140, 740),
+                    failures: count(1, 4),
+                },
+                tripped: Some(true),
+            })
+        );
+        assert_eq!(
+            configured(example),
+            [("traffic-example-v1", 100.0), ("traffic-example-v2", 0.0)]
+        );
+        // The guard's counters are not requests: the requests are the
+        // draws alone.
+        assert_eq!(example.requests, Some(count(170, 920)));
+        let guard = web.guard.as_ref().unwrap();
+        assert_eq!(guard.revision, "web-3");
+        assert_eq!(guard.candidate.answers, count(12, 52));
+        assert_eq!(guard.candidate.failures, count(1, 1));
+        assert_eq!(guard.rest.answers, count(108, 568));
+        assert_eq!(guard.tripped, Some(false));
+        assert_eq!(
+            configured(web),
+            [("web-1", 60.0), ("web-3", 21.0), ("web-2", 19.0)]
+        );
+        let json = serde_json::to_value(&frame).unwrap();
+        assert_eq!(
+            json["services"][0]["guard"],
+            serde_json::json!({
+                "revision": "traffic-example-v2",
+                "candidate": {"answers": {"interval": 30, "total": 180}, "failures": {"interval": 15, "total": 75}},
+                "rest": {"answers": {"interval": 140, "total": 740}, "failures": {"interval": 1, "total": 4}},
+                "tripped": true
+            })
+        );
+    }
+
+    /// Stats that hold only the guards' counters (a stats matcher that
+    /// lets `knative_traffic.guard` through) still lack every request
+    /// counter, and say so; stats without a gauge leave `tripped` unknown.
+    #[test]
+    fn guard_counters_are_not_request_counters() {
+        let after = parse_stats(&data("guard-stats-b.json")).unwrap();
+        let only_guards = Counters(
+            after
+                .0
+                .iter()
+                .filter(|(k, _)| k.starts_with("knative_traffic.guard."))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+        );
+        let frame = guard_frame(&only_guards, 0);
+        assert_eq!(frame.notes.len(), 1, "{:?}", frame.notes);
+        assert!(
+            frame.notes[0].contains("stats matcher"),
+            "{:?}",
+            frame.notes
+        );
+        assert_eq!(
+            frame.services[0].guard.as_ref().unwrap().tripped,
+            Some(true)
+        );
+
+        let no_gauges = Counters(
+            after
+                .0
+                .iter()
+                .filter(|(k, _)| !k.ends_with(".tripped"))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+        );
+        let frame = guard_frame(&no_gauges, 0);
+        assert_eq!(frame.services[0].guard.as_ref().unwrap().tripped, None);
+        assert_eq!(frame.services[0].revisions[0].configured, 80.0);
+        assert_eq!(
+            frame.notes,
+            [
+                "default/traffic-example: the guard's tripped gauge is not in /stats (a stats matcher leaves it out): whether it has tripped is unknown, and the configured shares are the split's",
+                "shop/web: the guard's tripped gauge is not in /stats (a stats matcher leaves it out): whether it has tripped is unknown, and the configured shares are the split's"
+            ]
         );
     }
 

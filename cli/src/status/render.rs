@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::frame::{
-    Count, Frame, MirrorStatus, RevisionStatus, RolloutStatus, ServiceStatus, REASONS,
+    Answers, Count, Frame, GuardStatus, MirrorStatus, RevisionStatus, ServiceStatus, REASONS,
 };
 use crate::time::format_instant;
 
@@ -75,7 +75,8 @@ fn write_service(out: &mut String, service: &ServiceStatus, seconds: f64) {
                 .map(|r| vec![r.revision.clone(), percent(r.configured)]),
         );
         write_table(out, &rows, &[1]);
-        write_rollout(out, service.rollout.as_ref());
+        write_guard(out, service.guard.as_ref());
+        write_rollout(out, service);
         return;
     };
     let rate = if seconds > 0.0 {
@@ -122,7 +123,8 @@ fn write_service(out: &mut String, service: &ServiceStatus, seconds: f64) {
     if let Some(mirror) = &service.mirror {
         write_mirror(out, mirror);
     }
-    write_rollout(out, service.rollout.as_ref());
+    write_guard(out, service.guard.as_ref());
+    write_rollout(out, service);
 }
 
 fn revision_row(revision: &RevisionStatus, reasons: &[&str]) -> Vec<String> {
@@ -165,8 +167,53 @@ fn write_mirror(out: &mut String, mirror: &MirrorStatus) {
     );
 }
 
-fn write_rollout(out: &mut String, rollout: Option<&RolloutStatus>) {
-    let Some(r) = rollout else { return };
+/// `12 answers, 3 failed (25.0%)`.
+fn answers(side: &Answers) -> String {
+    let (n, failed) = (side.answers.interval, side.failures.interval);
+    if n == 0 {
+        return "0 answers".to_owned();
+    }
+    format!(
+        "{n} answer{}, {failed} failed ({:.1}%)",
+        plural(n),
+        failed as f64 * 100.0 / n as f64
+    )
+}
+
+fn write_guard(out: &mut String, guard: Option<&GuardStatus>) {
+    let Some(g) = guard else { return };
+    let tripped = if g.tripped == Some(true) {
+        "tripped, the split falls back; "
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "  guard on {}: {tripped}{}; the rest {}; {} ({} failed) and {} ({} failed) in total",
+        g.revision,
+        answers(&g.candidate),
+        answers(&g.rest),
+        g.candidate.answers.total,
+        g.candidate.failures.total,
+        g.rest.answers.total,
+        g.rest.failures.total
+    );
+}
+
+fn write_rollout(out: &mut String, service: &ServiceStatus) {
+    let Some(r) = &service.rollout else { return };
+    if service
+        .guard
+        .as_ref()
+        .is_some_and(|g| g.tripped == Some(true))
+    {
+        let _ = writeln!(
+            out,
+            "  timed rollout of the latest-following {}% from {} to {}: halted by the guard",
+            r.share, r.from, r.to
+        );
+        return;
+    }
     let next = r
         .next
         .as_ref()
@@ -226,7 +273,7 @@ fn write_table(out: &mut String, rows: &[Vec<String>], right: &[usize]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::frame::{FilterStatus, Loads};
+    use crate::status::frame::{FilterStatus, Loads, RolloutStatus};
     use std::collections::BTreeMap;
 
     fn count(interval: u64, total: u64) -> Count {
@@ -303,6 +350,7 @@ mod tests {
                         configured: 10.0,
                     }),
                     rollout: None,
+                    guard: None,
                 },
                 ServiceStatus {
                     namespace: "shop".into(),
@@ -327,6 +375,7 @@ mod tests {
                         percent: 21,
                         next: Some("2026-11-25T16:07:30Z".into()),
                     }),
+                    guard: None,
                 },
             ],
             notes: vec![],
@@ -352,5 +401,59 @@ service shop/web: not counted (\"metrics\": false)
 "
         );
         assert!(!shown.contains("\n\n"));
+    }
+
+    #[test]
+    fn a_guards_line() {
+        let side = |n, f, tn, tf| Answers {
+            answers: count(n, tn),
+            failures: count(f, tf),
+        };
+        let mut service = ServiceStatus {
+            namespace: "shop".into(),
+            name: "web".into(),
+            metrics: true,
+            requests: Some(count(120, 620)),
+            revisions: vec![],
+            not_found: None,
+            mirror: None,
+            rollout: Some(RolloutStatus {
+                from: "web-2".into(),
+                to: "web-3".into(),
+                share: 40,
+                step: Some(2),
+                steps: 4,
+                percent: 21,
+                next: Some("2026-11-25T16:07:30Z".into()),
+            }),
+            guard: Some(GuardStatus {
+                revision: "web-3".into(),
+                candidate: side(12, 3, 52, 4),
+                rest: side(108, 1, 568, 2),
+                tripped: Some(false),
+            }),
+        };
+        let lines = |service: &ServiceStatus| {
+            let mut out = String::new();
+            write_guard(&mut out, service.guard.as_ref());
+            write_rollout(&mut out, service);
+            out
+        };
+        assert_eq!(
+            lines(&service),
+            "  guard on web-3: 12 answers, 3 failed (25.0%); the rest 108 answers, 1 failed (0.9%); 52 (4 failed) and 568 (2 failed) in total\n  \
+             timed rollout of the latest-following 40% from web-2 to web-3: web-3 has 21% after step 2 of 4; the next move at 2026-11-25T16:07:30Z\n"
+        );
+        service.guard = Some(GuardStatus {
+            revision: "web-3".into(),
+            candidate: side(0, 0, 52, 4),
+            rest: side(108, 1, 568, 2),
+            tripped: Some(true),
+        });
+        assert_eq!(
+            lines(&service),
+            "  guard on web-3: tripped, the split falls back; 0 answers; the rest 108 answers, 1 failed (0.9%); 52 (4 failed) and 568 (2 failed) in total\n  \
+             timed rollout of the latest-following 40% from web-2 to web-3: halted by the guard\n"
+        );
     }
 }
