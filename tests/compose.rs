@@ -84,8 +84,10 @@ fn wait_until_serving(project: &ComposeProject, port: u16, admin: u16) {
 /// A copy of the repository's compose files with a typo in envoy.yaml's
 /// configuration: `docker compose up` must fail, with the filter's reason in
 /// its output, and start no Envoy.
-fn refused_configuration_stops_up_with_the_reason(env: &[(&str, &str)]) {
-    let copy = support::scratch_dir("compose-refused");
+/// A copy of the repository's compose file, `envoy/` and `dist/`, for a
+/// run with an edited configuration.
+fn compose_copy(label: &str) -> support::Scratch {
+    let copy = support::scratch_dir(label);
     for dir in ["envoy", "dist"] {
         fs::create_dir_all(copy.join(dir)).expect("copy dir");
         for entry in fs::read_dir(repo().join(dir)).expect("read dir") {
@@ -100,6 +102,11 @@ fn refused_configuration_stops_up_with_the_reason(env: &[(&str, &str)]) {
         copy.join("docker-compose.yaml"),
     )
     .expect("copy compose file");
+    copy
+}
+
+fn refused_configuration_stops_up_with_the_reason(env: &[(&str, &str)]) {
+    let copy = compose_copy("compose-refused");
     let envoy_yaml = copy.join("envoy/envoy.yaml");
     let text = fs::read_to_string(&envoy_yaml).expect("envoy.yaml");
     let typo = text.replacen(
@@ -154,6 +161,98 @@ fn refused_configuration_stops_up_with_the_reason(env: &[(&str, &str)]) {
     let name = project.name.clone();
     let left = project.down();
     assert!(left.is_empty(), "compose project {name} left {left:?}");
+}
+
+/// The worked example of docs/compose-and-envoy.md, on a copy of the
+/// files: the tool guards v3, the demo's 10% canary, at the defaults; v3 is made to fail 30%
+/// through its tag host; requests to the service then trip the guard (one
+/// log line), after which no split request reaches v3 while its tag host
+/// still does.
+fn the_guard_stops_a_failing_canary(env: &[(&str, &str)], port: u16, admin: u16) {
+    let copy = compose_copy("compose-guard");
+    let tool = repo().join("target/release/knative-traffic");
+    assert!(
+        tool.exists(),
+        "{} is missing: cargo build --release -p knative-traffic-cli",
+        tool.display()
+    );
+    docker::run(
+        std::process::Command::new(&tool)
+            .args([
+                "guard",
+                "set",
+                "-f",
+                "envoy/envoy.yaml",
+                "traffic-example",
+                "--tag",
+                "v3",
+            ])
+            .current_dir(&*copy),
+        "knative-traffic guard set",
+    );
+    let project = ComposeProject::create(
+        copy.to_path_buf(),
+        docker::unique_name("compose-guard"),
+        env,
+    );
+    docker::run(
+        &mut project.command(&["up", "--detach", "--quiet-pull"]),
+        "docker compose up",
+    );
+    wait_until_serving(&project, port, admin);
+    let project = &project;
+    let r = get(port, &format!("v3-{SERVICE}"), "/__demo/fail/30", &[]).expect("fail v3");
+    assert_eq!(r.body, "failing 30% of requests\n", "{r:?}");
+    let started = Instant::now();
+    let mut sent = 0;
+    let tripped = |project: &ComposeProject| {
+        let logs = docker::stdout(&docker::run(
+            &mut project.command(&["logs", "--no-color", "envoy"]),
+            "docker compose logs envoy",
+        ));
+        logs.lines()
+            .filter(|l| l.contains("guard tripped"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    loop {
+        for _ in 0..200 {
+            let _ = get(port, SERVICE, "/", &[]);
+        }
+        sent += 200;
+        if !tripped(project).is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the guard did not trip after {sent} requests:\n{}",
+            project.logs()
+        );
+    }
+    // Every worker adopts the verdict on its next tick.
+    std::thread::sleep(Duration::from_millis(2500));
+    let lines = tripped(project);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("guard tripped: default/traffic-example: traffic-example-v3 failed "),
+        "{lines:?}"
+    );
+    for _ in 0..300 {
+        let r = get(port, SERVICE, "/", &[]).expect("request after the trip");
+        assert_ne!(
+            r.seen("knative-serving-revision"),
+            Some("traffic-example-v3"),
+            "{r:?}"
+        );
+    }
+    let r = get(port, &format!("v3-{SERVICE}"), "/__demo/fail/0", &[]).expect("heal v3");
+    assert_eq!(r.status, 200);
+    let r = get(port, &format!("v3-{SERVICE}"), "/", &[]).expect("v3's tag host");
+    assert_eq!(r.revision(), Some("v3"), "{r:?}");
+    eprintln!(
+        "compose: the guard tripped after {sent} requests, {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 #[test]
@@ -284,12 +383,14 @@ fn docker_compose_up_serves_the_seeds_scenarios() {
     let left = project.down();
     assert!(left.is_empty(), "compose project {name} left {left:?}");
 
-    refused_configuration_stops_up_with_the_reason(&[
-        ("ENVOY_IMAGE", &envoy_image.0),
-        ("DEMO_BACKEND_IMAGE", &backend_image.0),
-        ("KNATIVE_TRAFFIC_PORT", &port_text),
-        ("ENVOY_ADMIN_PORT", &admin_text),
-    ]);
+    let env = [
+        ("ENVOY_IMAGE", envoy_image.0.as_str()),
+        ("DEMO_BACKEND_IMAGE", backend_image.0.as_str()),
+        ("KNATIVE_TRAFFIC_PORT", port_text.as_str()),
+        ("ENVOY_ADMIN_PORT", admin_text.as_str()),
+    ];
+    refused_configuration_stops_up_with_the_reason(&env);
+    the_guard_stops_a_failing_canary(&env, port, admin);
     let tags = [envoy_image.0.clone(), backend_image.0.clone()];
     drop(envoy_image);
     drop(backend_image);

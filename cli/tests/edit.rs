@@ -190,6 +190,8 @@ fn edit(file: &Path, args: &[&str]) -> String {
             "minStep",
             "guard",
             "resumedAt",
+            "minAnswers",
+            "compare",
         ];
         assert!(
             edited.iter().any(|k| t.contains(k)) || t.chars().all(|c| "{}[],-".contains(c)),
@@ -688,7 +690,13 @@ fn the_file_may_be_named_by_the_environment() {
 fn ending_a_rollout_ends_its_default_guard() {
     for command in [
         vec!["rollout", "finish", "traffic-example"],
-        vec!["rollout", "stop", "traffic-example", "--at", "2026-01-01T00:05:00Z"],
+        vec![
+            "rollout",
+            "stop",
+            "traffic-example",
+            "--at",
+            "2026-01-01T00:05:00Z",
+        ],
         vec!["rollback", "traffic-example", "v1"],
     ] {
         let dir = scratch_dir("edit-default-guard");
@@ -702,7 +710,78 @@ fn ending_a_rollout_ends_its_default_guard() {
         service["guard"] = json!({});
         fs::write(&file, serde_json::to_string_pretty(&configuration).unwrap()).unwrap();
         let out = edit(&file, &command);
-        assert!(out.contains("note: the guard of the timed rollout went with it"), "{command:?}: {out}");
-        assert_eq!(configuration_of(&file)["services"][0].get("guard"), None, "{command:?}");
+        assert!(
+            out.contains("note: the guard of the timed rollout went with it"),
+            "{command:?}: {out}"
+        );
+        assert_eq!(
+            configuration_of(&file)["services"][0].get("guard"),
+            None,
+            "{command:?}"
+        );
     }
+}
+
+#[test]
+fn guard_set_and_remove() {
+    let dir = scratch_dir("edit-guard-set");
+    for form in ["envoy/envoy.yaml", "istio/wasmplugin.yaml"] {
+        let file = dir.join(Path::new(form).file_name().unwrap());
+        fs::copy(repo().join(form), &file).unwrap();
+        let out = edit(
+            &file,
+            &[
+                "guard",
+                "set",
+                "traffic-example",
+                "--tag",
+                "v3",
+                "--min-answers",
+                "50",
+                "--no-compare",
+            ],
+        );
+        assert!(out.contains("  guard: added\n"), "{out}");
+        assert_eq!(
+            configuration_of(&file)["services"][0]["guard"],
+            json!({"tag": "v3", "minAnswers": 50, "compare": false})
+        );
+        let out = edit(&file, &["guard", "remove", "traffic-example"]);
+        assert!(out.contains("  guard: removed\n"), "{out}");
+        assert_eq!(
+            fs::read_to_string(&file).unwrap(),
+            fs::read_to_string(repo().join(form)).unwrap()
+        );
+        let o = run(&[
+            "guard",
+            "remove",
+            "-f",
+            file.to_str().unwrap(),
+            "traffic-example",
+        ]);
+        assert_eq!(o.status, 1);
+        assert!(
+            o.stderr
+                .ends_with("default/traffic-example: has no guard\n"),
+            "{}",
+            o.stderr
+        );
+    }
+    // A guard the filter refuses is not written.
+    let file = dir.join("envoy.yaml");
+    let o = run(&[
+        "guard",
+        "set",
+        "-f",
+        file.to_str().unwrap(),
+        "traffic-example",
+        "--tag",
+        "nope",
+    ]);
+    assert_eq!(o.status, 1);
+    assert!(
+        o.stderr.contains("guard.tag: tag \"nope\" is not a tag"),
+        "{}",
+        o.stderr
+    );
 }

@@ -117,7 +117,7 @@ fn log_trip<C>(
         .fallback
         .shares()
         .into_iter()
-        .map(|(d, buckets)| format!("{} {}%", name(d), Tenths(u64::from(buckets) / 10)))
+        .map(|(d, buckets)| format!("{} {}%", name(d), Tenths((u64::from(buckets) + 5) / 10)))
         .collect();
     let percent = |rate: f64| Tenths((rate * 1000.0).round() as u64);
     host.log(
