@@ -352,9 +352,10 @@ fn edit(
 /// edit that ends the rollout ends that guard too (it would have nothing
 /// to judge, and the filter would refuse it). Whether it did.
 fn drop_rollouts_guard(spec: &mut Map<String, Value>) -> bool {
-    let default_guard = spec.get("guard").and_then(Value::as_object).is_some_and(|g| {
-        !g.contains_key("tag") && !g.contains_key("revisionName")
-    });
+    let default_guard = spec
+        .get("guard")
+        .and_then(Value::as_object)
+        .is_some_and(|g| !g.contains_key("tag") && !g.contains_key("revisionName"));
     if default_guard && !spec.contains_key("rollout") {
         spec.remove("guard");
         return true;
