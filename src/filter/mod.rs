@@ -200,9 +200,11 @@ impl<C: Copy> Stream<C> {
         // A CONNECT asks for a tunnel to its authority, not for a
         // revision's answer (Envoy's routes match it only by a
         // connect_matcher): it passes through, uncounted, like a request to
-        // a host the filter does not know. Only a request that would be
-        // routed pays for reading its method.
+        // a host the filter does not know. Its authority is always
+        // `host:port` (RFC 9110, 9.3.6), so only a request that would be
+        // routed and names a port pays for reading its method.
         if !matches!(decision, Decision::PassThrough)
+            && has_port(&authority)
             && host.header(":method").as_deref() == Some("CONNECT")
         {
             decision = Decision::PassThrough;
@@ -302,6 +304,14 @@ impl<C: Copy> Stream<C> {
         }
         Flow::Continue
     }
+}
+
+/// Whether an authority ends in `:port` (`[::1]:8080` does, `[::1]` does
+/// not).
+fn has_port(authority: &str) -> bool {
+    authority.rsplit_once(':').is_some_and(|(host, port)| {
+        !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !host.ends_with(':')
+    })
 }
 
 /// The counters a guarded service's answer goes into: the split's answers
