@@ -15,15 +15,14 @@
 //! A filter instance serves one [`Side`] of Knative's two gateways (or
 //! both): the table holds only the zones and hosts of that side.
 
-use std::borrow::Cow;
-use std::collections::HashSet;
-
 use crate::fasthash::BuildHostHasher;
 use crate::names::MAX_LABEL;
+use std::borrow::Cow;
 
 /// The host tables' maps, with the unkeyed lookup hash of [`crate::fasthash`]
 /// (why that is safe is said there).
 type HashMap<K, V> = std::collections::HashMap<K, V, BuildHostHasher>;
+type HashSet<K> = std::collections::HashSet<K, BuildHostHasher>;
 
 pub use crate::ids::{ServiceId, TagId};
 
@@ -310,6 +309,9 @@ pub struct HostTableBuilder {
     domain_ids: HashMap<String, u32>,
     /// Namespaces whose cluster-local zones are registered.
     local_zones: HashSet<String>,
+    /// How many labels each namespace will get, if known, so that its map
+    /// is made once at its size instead of growing label by label.
+    expected_labels: HashMap<String, usize>,
     whole: HashMap<Box<str>, Whole>,
     wildcards: HashMap<Box<str>, ServiceId>,
     tag_shape: Option<TagShape>,
@@ -350,6 +352,17 @@ pub fn cluster_local_zones(namespace: &str, cluster_domain: &str) -> [String; 3]
 }
 
 impl HostTableBuilder {
+    /// Says that `namespace` will get `labels` labels (a service's name and
+    /// its tags), before any is added.
+    pub fn expect_labels(&mut self, namespace: &str, labels: usize) {
+        match self.expected_labels.get_mut(namespace) {
+            Some(n) => *n += labels,
+            None => {
+                self.expected_labels.insert(namespace.to_owned(), labels);
+            }
+        }
+    }
+
     /// Tells unknown tags' hosts of this shape (none: they pass through).
     pub fn set_tag_shape(&mut self, shape: Option<TagShape>) {
         self.tag_shape = shape;
@@ -383,7 +396,9 @@ impl HostTableBuilder {
         // Looked up before inserting: most labels go to a namespace already
         // seen, and an entry() would allocate its name every time.
         if !self.labels.contains_key(namespace) {
-            self.labels.insert(namespace.to_owned(), HashMap::default());
+            let expected = self.expected_labels.get(namespace).copied().unwrap_or(0);
+            let map = HashMap::with_capacity_and_hasher(expected, BuildHostHasher);
+            self.labels.insert(namespace.to_owned(), map);
         }
         let Some(labels) = self.labels.get_mut(namespace) else {
             return Ok(());

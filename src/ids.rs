@@ -5,22 +5,26 @@
 //! Each is built from a position in a list the compiler made. A table is
 //! built from a document of bounded size, far below `u32::MAX` entries of
 //! any kind; a position beyond that saturates, which only ever names an
-//! entry that does not exist (every lookup by id is checked).
+//! entry that does not exist (every lookup by id is checked). An id holds
+//! its position plus one, so that an `Option` of it takes no more room
+//! than the id: a table keeps an optional counter slot per revision and
+//! reason, 100,000 of them for 10,000 services.
 
 macro_rules! index_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(u32);
+        pub struct $name(std::num::NonZeroU32);
 
         impl $name {
             pub(crate) fn new(index: usize) -> $name {
-                $name(u32::try_from(index).unwrap_or(u32::MAX))
+                let one_more = u32::try_from(index).unwrap_or(u32::MAX).saturating_add(1);
+                $name(std::num::NonZeroU32::new(one_more).unwrap_or(std::num::NonZeroU32::MAX))
             }
 
             /// The position this id stands for.
             pub fn index(self) -> usize {
-                self.0 as usize
+                (self.0.get() - 1) as usize
             }
         }
     };

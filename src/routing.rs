@@ -86,10 +86,10 @@ pub struct Service {
     pub(crate) tags: Box<[Tag]>,
     /// The percents of `traffic`.
     pub split: Split,
-    pub(crate) rollout: Option<Rollout>,
+    pub(crate) rollout: Option<Box<Rollout>>,
     pub visibility: Visibility,
     pub(crate) rules: Box<[Rule]>,
-    pub(crate) sticky: Option<Sticky>,
+    pub(crate) sticky: Option<Box<Sticky>>,
     /// The headers rules and stickiness read, by slot.
     pub(crate) header_names: Box<[Box<str>]>,
     pub(crate) mirror: Option<Mirror>,
@@ -103,8 +103,9 @@ pub struct Service {
     pub(crate) metric_slots: Box<[[Option<CounterSlot>; Reason::ROUTED.len()]]>,
     pub(crate) not_found_slot: Option<CounterSlot>,
     pub(crate) mirrored_slot: Option<CounterSlot>,
-    /// Stops the split's traffic to a candidate judged failing.
-    pub guard: Option<Guard>,
+    /// Stops the split's traffic to a candidate judged failing (boxed: most
+    /// services have none, and 10,000 of them would carry its room).
+    pub guard: Option<Box<Guard>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +120,7 @@ pub(crate) struct Tag {
     pub(crate) destination: DestinationId,
     /// During a timed rollout, a tag that follows the latest revision is
     /// split between the previous one and `destination`.
-    pub(crate) rollout: Option<Schedule>,
+    pub(crate) rollout: Option<Box<Schedule>>,
     /// Whether the tag header and rules reach it on this table's side.
     pub(crate) reachable: bool,
 }
@@ -474,7 +475,7 @@ impl Service {
         if let Some(guard) = self.guard.as_ref().filter(|g| g.is_tripped()) {
             return &guard.fallback;
         }
-        match self.rollout.as_ref().and_then(Rollout::route) {
+        match self.rollout.as_deref().and_then(Rollout::route) {
             Some(schedule) => schedule.split_at(request.now_ms()).unwrap_or(&self.split),
             None => &self.split,
         }
@@ -492,7 +493,7 @@ impl Service {
         request: &impl Request,
         rng: &mut impl Rng,
     ) -> DestinationId {
-        let stopped = self.guard.as_ref().is_some_and(Guard::is_tripped);
+        let stopped = self.guard.as_deref().is_some_and(Guard::is_tripped);
         let Some(split) = tag
             .rollout
             .as_ref()
@@ -536,7 +537,7 @@ impl Service {
 
     /// The timed rollout, if the service has one.
     pub fn rollout(&self) -> Option<&Rollout> {
-        self.rollout.as_ref()
+        self.rollout.as_deref()
     }
 
     /// The tags that roll with the timed rollout, and their hosts'
@@ -544,7 +545,7 @@ impl Service {
     pub fn tag_rollouts(&self) -> impl Iterator<Item = (&str, &Schedule)> {
         self.tags
             .iter()
-            .filter_map(|t| Some((&*t.name, t.rollout.as_ref()?)))
+            .filter_map(|t| Some((&*t.name, t.rollout.as_deref()?)))
     }
 
     /// The revision a share of this service's requests is copied to (its

@@ -8,13 +8,16 @@
 //! is cluster-local, at its external host by the domain template; then at
 //! its custom domains.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use super::defaults::Defaults;
 use super::Checks;
 use crate::config::{Document, ServiceSpec, Visibility};
 use crate::error::{ConfigError, ErrorKind};
 use crate::hosts::{cluster_local_zones, HostClash, HostTable, HostTableBuilder, Side, Zoned};
 use crate::ids::ServiceId;
-use crate::names::{is_dns_name, MAX_LABEL};
+use crate::names::{is_dns_name, MAX_LABEL, MAX_NAME};
 use crate::routing::Service;
 
 /// The tag host of a custom domain: the tag's name (by the tag template) in
@@ -27,6 +30,24 @@ fn custom_domain_tag_host(defaults: &Defaults, tag: &str, host: &str) -> String 
     }
 }
 
+/// The field a service's own claim comes from, worded only for an error:
+/// 10,000 services make 60,000 claims, and almost none is wrong.
+#[derive(Clone, Copy)]
+enum Origin<'s> {
+    Name(&'s str),
+    /// A tag, and the index of the target that first names it.
+    Tag(usize, &'s str),
+}
+
+impl fmt::Display for Origin<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Name(name) => write!(f, "name {name:?}"),
+            Origin::Tag(j, tag) => write!(f, "traffic[{j}].tag {tag:?}"),
+        }
+    }
+}
+
 /// One host (or family of hosts) a service claims, and the field of the
 /// configuration it comes from, for error messages.
 enum Claim<'s> {
@@ -34,9 +55,9 @@ enum Claim<'s> {
     /// when `public`, at its external host: the service's own name, or a
     /// tag's label.
     Own {
-        label: String,
+        label: Cow<'s, str>,
         tag: Option<&'s str>,
-        origin: String,
+        origin: Origin<'s>,
         public: bool,
     },
     /// An exact custom domain, or (with `customDomainTags`) the tag host of
@@ -75,21 +96,31 @@ fn tags(spec: &ServiceSpec) -> Vec<(&str, usize, bool)> {
 /// The first group lives in the service's namespace; the second is matched
 /// as whole hosts once every service's own hosts are known.
 fn claims<'s>(spec: &'s ServiceSpec, defaults: &Defaults) -> (Vec<Claim<'s>>, Vec<Claim<'s>>) {
+    (own_claims(spec, defaults), custom_claims(spec, defaults))
+}
+
+/// The service's own hosts: its name's, and each tag's.
+fn own_claims<'s>(spec: &'s ServiceSpec, defaults: &Defaults) -> Vec<Claim<'s>> {
     let public = spec.visibility != Some(Visibility::ClusterLocal);
-    let tags = tags(spec);
-    let own = std::iter::once(Claim::Own {
-        label: spec.name.clone(),
+    std::iter::once(Claim::Own {
+        label: Cow::Borrowed(spec.name.as_str()),
         tag: None,
-        origin: format!("name {:?}", spec.name),
+        origin: Origin::Name(&spec.name),
         public,
     })
-    .chain(tags.iter().map(|&(tag, j, public)| Claim::Own {
-        label: defaults.tag_label(tag, &spec.name),
+    .chain(tags(spec).into_iter().map(|(tag, j, public)| Claim::Own {
+        label: Cow::Owned(defaults.tag_label(tag, &spec.name)),
         tag: Some(tag),
-        origin: format!("traffic[{j}].tag {tag:?}"),
+        origin: Origin::Tag(j, tag),
         public,
     }))
-    .collect();
+    .collect()
+}
+
+/// The service's custom domains, and with `customDomainTags` their tag
+/// hosts.
+fn custom_claims<'s>(spec: &'s ServiceSpec, defaults: &Defaults) -> Vec<Claim<'s>> {
+    let public = spec.visibility != Some(Visibility::ClusterLocal);
     let mut custom = Vec::with_capacity(spec.custom_domains.len());
     let mut exact = Vec::new();
     for (i, host) in spec.custom_domains.iter().enumerate() {
@@ -127,6 +158,7 @@ fn claims<'s>(spec: &'s ServiceSpec, defaults: &Defaults) -> (Vec<Claim<'s>>, Ve
         }
     }
     if spec.custom_domain_tags.unwrap_or(false) {
+        let tags = tags(spec);
         for (host, field) in exact {
             custom.extend(
                 tags.iter()
@@ -139,7 +171,7 @@ fn claims<'s>(spec: &'s ServiceSpec, defaults: &Defaults) -> (Vec<Claim<'s>>, Ve
             );
         }
     }
-    (own, custom)
+    custom
 }
 
 /// The hosts a service is served at from outside the cluster, as the
@@ -279,6 +311,9 @@ impl<'d> Registry<'d> {
     pub(super) fn new(all: &[Option<&'d ServiceSpec>], defaults: &Defaults) -> Registry<'d> {
         let mut builder = HostTableBuilder::default();
         builder.set_tag_shape(defaults.tag_template.tag_shape());
+        for spec in all.iter().flatten() {
+            builder.expect_labels(&spec.namespace, 1 + spec.traffic.len());
+        }
         let names = all.iter().map(|s| s.map(|s| s.name.as_str())).collect();
         Registry { builder, names }
     }
@@ -295,7 +330,8 @@ impl<'d> Registry<'d> {
     ) {
         let domain = spec.domain.as_deref().unwrap_or(defaults.domain);
         let zone = defaults.external_zone(&spec.namespace, domain);
-        for claim in claims(spec, defaults).0 {
+        let checked_zone = zone.as_deref().filter(|z| is_dns_name(z));
+        for claim in own_claims(spec, defaults) {
             let Claim::Own {
                 label,
                 tag,
@@ -322,7 +358,7 @@ impl<'d> Registry<'d> {
             };
             if let Err(c) = self.builder.add(zoned, id, tag) {
                 checks.fail(
-                    &origin,
+                    &origin.to_string(),
                     ErrorKind::Conflict,
                     clash(&self.names, id, "host", &c),
                 );
@@ -331,17 +367,29 @@ impl<'d> Registry<'d> {
             if !public {
                 continue;
             }
+            // With a template that puts the name first, the host is the
+            // label in the zone: a DNS name exactly when the label is a DNS
+            // label (a zone is checked once) and the two fit in 253 bytes,
+            // so it need not be written out to be checked.
+            if let Some(zone) = checked_zone {
+                if is_dns_name(&label)
+                    && !label.contains('.')
+                    && label.len() + 1 + zone.len() <= MAX_NAME
+                {
+                    continue;
+                }
+            }
             let host = defaults.external_host(&label, &spec.namespace, domain);
             if let Some(message) = not_a_host(&host) {
                 checks.fail(
-                    &origin,
+                    &origin.to_string(),
                     ErrorKind::InvalidValue,
                     format_args!("host {host:?} (by domainTemplate) {message}"),
                 );
             } else if zone.is_none() {
                 if let Err(c) = self.builder.add_whole(&host, id, tag, false) {
                     checks.fail(
-                        &origin,
+                        &origin.to_string(),
                         ErrorKind::Conflict,
                         clash(&self.names, id, "host", &c),
                     );
@@ -361,7 +409,7 @@ impl<'d> Registry<'d> {
         defaults: &Defaults,
         checks: &mut Checks,
     ) {
-        for claim in claims(spec, defaults).1 {
+        for claim in custom_claims(spec, defaults) {
             match claim {
                 Claim::Refused { field, message } => {
                     checks.fail(&field, ErrorKind::InvalidValue, message);

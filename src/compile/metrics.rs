@@ -35,7 +35,12 @@ pub(super) fn assign_slots(service: &mut Service, slots: &mut SlotCounter, check
     // every revision of its schedule.
     let reached = |tag: &Tag| -> Vec<DestinationId> {
         let mut all = vec![tag.destination];
-        for s in tag.rollout.iter().flat_map(Schedule::splits) {
+        for s in tag
+            .rollout
+            .as_deref()
+            .into_iter()
+            .flat_map(Schedule::splits)
+        {
             all.extend(s.shares().into_iter().map(|(d, _)| d));
         }
         all

@@ -91,7 +91,7 @@ pub(super) fn compile(
             rollout: tag_rollouts
                 .iter()
                 .position(|(j, _)| *j == target)
-                .map(|i| tag_rollouts.swap_remove(i).1),
+                .map(|i| Box::new(tag_rollouts.swap_remove(i).1)),
             // On the public side, a cluster-local tag is reached neither by
             // its hosts (it has none there) nor by the tag header or a rule.
             reachable: side.serves_cluster_local()
@@ -122,7 +122,7 @@ pub(super) fn compile(
             split: split.as_ref(),
             rollout: rollout.as_ref(),
         };
-        guard::compile(g, &parts, checks)
+        guard::compile(g, &parts, checks).map(Box::new)
     });
     if !checks.ok() {
         return None;
@@ -147,10 +147,10 @@ pub(super) fn compile(
         destinations: destinations.into(),
         tags: tags.into(),
         split: split?,
-        rollout,
+        rollout: rollout.map(Box::new),
         visibility: spec.visibility.unwrap_or(Visibility::Public),
         rules: rules.into(),
-        sticky,
+        sticky: sticky.map(Box::new),
         header_names: header_names.0.into(),
         mirror,
         mirrored_slot: None,
