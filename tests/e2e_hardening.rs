@@ -297,6 +297,12 @@ fn a_cluster_envoy_does_not_have_answers_503() {
 /// exits with an error, and its log says why.
 #[test]
 fn a_module_envoy_cannot_load_keeps_it_from_starting() {
+    if support::wasm_only(
+        "missing and corrupt .wasm files; the dynamic module's case is \
+         a_dynamic_module_envoy_cannot_load_keeps_it_from_starting",
+    ) {
+        return;
+    }
     let dir = support::scratch_dir("bad-module");
     let missing = dir.join("missing.wasm");
     let corrupt = dir.join("corrupt.wasm");
@@ -342,6 +348,62 @@ fn a_module_envoy_cannot_load_keeps_it_from_starting() {
                         assert!(
                             log.contains(message.as_str()),
                             "{envoy}: no {message:?} in the log:\n{log}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The native shell's counterpart: no module on the search path, or the
+/// build for the other Envoy line (whose callbacks this Envoy does not
+/// export, so loading it fails before its ABI version is asked for).
+#[test]
+fn a_dynamic_module_envoy_cannot_load_keeps_it_from_starting() {
+    if support::shell() != support::Shell::Native {
+        eprintln!("skipped: a test of the native shell (KNATIVE_TRAFFIC_SHELL=native)");
+        return;
+    }
+    let empty = support::scratch_dir("no-module");
+    for bin in support::envoys() {
+        let envoy = bin.display();
+        let line = support::envoy_line(&bin);
+        let (other, missing_symbol) = match line.as_str() {
+            "1.36" => ("1.40", "envoy_dynamic_module_callback_http_get_header"),
+            "1.40" => (
+                "1.36",
+                "envoy_dynamic_module_callback_http_get_request_header",
+            ),
+            _ => panic!("{envoy}: no dynamic module build for Envoy {line}"),
+        };
+        let wrong = support::repo().join("dist/native").join(other);
+        let cases = [
+            (
+                empty.to_path_buf(),
+                "libknative_traffic.so: cannot open shared object file".to_owned(),
+            ),
+            (wrong, format!("undefined symbol: {missing_symbol}")),
+        ];
+        for (dir, message) in cases {
+            let mut config = EnvoyConfig::from_repo("envoy/envoy.yaml");
+            let options = EnvoyOptions {
+                native_dir: Some(dir.clone()),
+                ..EnvoyOptions::default()
+            };
+            match Envoy::try_start_with(&bin, &mut config, &options) {
+                Ok(started) => panic!("Envoy {} started with {}", started.version, dir.display()),
+                Err((status, log)) => {
+                    assert_eq!(
+                        status,
+                        "exit status: 1",
+                        "{envoy}: {}\n{log}",
+                        dir.display()
+                    );
+                    for expected in ["Failed to load dynamic module", message.as_str()] {
+                        assert!(
+                            log.contains(expected),
+                            "{envoy}: no {expected:?} in the log:\n{log}"
                         );
                     }
                 }

