@@ -289,6 +289,15 @@ fn a_failing_canary_is_stopped_once_for_every_worker() {
         |_| 200,
     );
     assert!(tagged.iter().all(|r| r == "web-2"), "{tagged:?}");
+    for seed in 0..5 {
+        proxy.next_request(&[(":authority", HOST), ("knative-serving-tag", "canary")]);
+        let mut stream = first.filter.stream();
+        stream.on_request_headers(&mut proxy, Some(&mut rng(seed)));
+        assert_eq!(
+            proxy.request_header("knative-serving-revision").as_deref(),
+            Some("web-2")
+        );
+    }
     let _ = answered;
 
     // The same configuration again (an ECDS update that changes nothing)
@@ -430,4 +439,60 @@ fn tagged_requests_are_not_counted() {
     let base = proxy.counter(&format!("{GUARD_PREFIX}.base.answers"));
     assert_eq!(candidate + base, 300);
     assert!(candidate > 0 && base > candidate);
+}
+
+/// A sticky service's keys on a tripped candidate move back to the rest of
+/// the split, and stay there.
+#[test]
+fn sticky_keys_on_a_tripped_candidate_move_back() {
+    let config = service(
+        json!([
+            {"tag": "stable", "revisionName": "web-1", "percent": 80},
+            {"tag": "canary", "revisionName": "web-2", "percent": 20}
+        ]),
+        json!({"guard": {"tag": "canary", "minAnswers": 20}, "sticky": {"header": "x-user-id"}}),
+    );
+    let mut proxy = StandIn::default();
+    let w = worker(&config, &mut proxy);
+    proxy.now_ms = 1_000;
+    w.filter.on_tick(&mut proxy);
+    let route = |proxy: &mut StandIn, user: &str| {
+        proxy.next_request(&[(":authority", HOST), ("x-user-id", user)]);
+        let mut stream = w.filter.stream();
+        stream.on_request_headers(proxy, Some(&mut rng(1)));
+        let revision = proxy.request_header("knative-serving-revision").unwrap();
+        // The candidate fails every answer.
+        proxy.status = Some(if revision == "web-2" { 503 } else { 200 });
+        stream.on_response_headers(proxy);
+        revision
+    };
+    let users: Vec<String> = (0..400).map(|i| format!("user-{i}")).collect();
+    let before: Vec<String> = users.iter().map(|u| route(&mut proxy, u)).collect();
+    let on_candidate: Vec<&String> = users
+        .iter()
+        .zip(&before)
+        .filter(|(_, r)| *r == "web-2")
+        .map(|(u, _)| u)
+        .collect();
+    // 20% of 400 keys: 80 expected, far from none (the key hash is fixed).
+    assert!(on_candidate.len() > 40, "{}", on_candidate.len());
+    for _ in 0..3 {
+        proxy.now_ms += 1_000;
+        w.filter.on_tick(&mut proxy);
+    }
+    assert_eq!(
+        proxy.counter(&format!("{GUARD_PREFIX}.revision.web-2.tripped")),
+        1,
+        "{:?}",
+        proxy.log
+    );
+    for user in &on_candidate {
+        assert_eq!(route(&mut proxy, user), "web-1", "{user}");
+    }
+    // The others keep their revision.
+    for (user, revision) in users.iter().zip(&before) {
+        if revision == "web-1" {
+            assert_eq!(&route(&mut proxy, user), revision, "{user}");
+        }
+    }
 }
