@@ -194,6 +194,50 @@ fn repeated_tag_headers_use_the_first() {
     }
 }
 
+/// On a request it routes the filter owns the Knative-Serving-Revision,
+/// -Namespace and -Default-Route headers: a client's copies are replaced or
+/// removed whatever their bytes.
+#[test]
+fn a_clients_knative_headers_are_replaced_whatever_their_bytes() {
+    let setup = Setup::new();
+    let spoofed: &[u8] = b"knative-serving-revision: \xff\xfe\r\nknative-serving-namespace: x\xff\r\nknative-serving-default-route: \xfe\r\n";
+    for bin in support::envoys() {
+        let envoy = setup.envoy(&bin, |_| {});
+        let v = envoy.version.clone();
+        for _ in 0..5 {
+            let r = send(&envoy, HOST.as_bytes(), spoofed);
+            assert_eq!(r.status, 200, "Envoy {v}: {r:?}");
+            let revision = r.revision().expect("a revision answered");
+            assert_eq!(
+                r.seen("knative-serving-revision"),
+                Some(format!("traffic-example-{revision}").as_str()),
+                "Envoy {v}: {r:?}"
+            );
+            assert_eq!(r.seen("knative-serving-namespace"), Some("default"));
+            assert_eq!(r.seen("knative-serving-default-route"), Some("true"));
+        }
+        // By tag, the request is not on the default route: the client's
+        // copy is removed, not kept.
+        let mut tagged = spoofed.to_vec();
+        tagged.extend_from_slice(b"knative-serving-tag: v2\r\n");
+        let r = send(&envoy, HOST.as_bytes(), &tagged);
+        assert_eq!(
+            (r.status, r.revision()),
+            (200, Some("v2")),
+            "Envoy {v}: {r:?}"
+        );
+        assert_eq!(
+            r.seen("knative-serving-revision"),
+            Some("traffic-example-v2")
+        );
+        assert_eq!(
+            r.seen("knative-serving-default-route"),
+            None,
+            "Envoy {v}: {r:?}"
+        );
+    }
+}
+
 /// A service reading cookies reads every request header when a request has
 /// a Cookie header, through an SDK call that needs UTF-8 header names: Envoy
 /// answers 400 to a name that is not, before the filter sees it.
