@@ -1,6 +1,7 @@
 //! Envoy side by side, in one run, on the same machine and load: the cases
 //! of `benches/common/envoy.rs` ((a) `weighted_clusters`, (a2) net-istio's
-//! routes natively, (b) a no-op Wasm filter, (c) knative-traffic in Wasm on
+//! routes natively, (b) a no-op Wasm filter, (b2) the least Wasm routing
+//! filter, (c) knative-traffic in Wasm on
 //! each of its paths, (d) the minimal job in Lua, (n) knative-traffic as a
 //! native dynamic module on each path), and the draw with a 10,000-service
 //! configuration loaded in both shells.
@@ -377,6 +378,20 @@ fn main() {
             search_path: None,
         },
     )];
+    // Envoy's own share of a large filter configuration: the same string
+    // given to the no-op Wasm filter, which ignores it.
+    scale.push((
+        "the no-op Wasm filter given the 10,000 services' configuration".to_owned(),
+        Config {
+            name: "scale-noop",
+            bootstrap: cases::bootstrap(
+                vec![cases::wasm_filter("noop", &builds.noop, &large)],
+                cases::weighted_route(),
+                clusters.clone(),
+            ),
+            search_path: None,
+        },
+    ));
     for (shell, search_path, filter) in &shells {
         scale.push((
             format!("knative-traffic, {shell}: 10,000 services"),

@@ -9,6 +9,9 @@
 //!   and the weighted split, each adding the revision headers;
 //! - (b) a no-op Wasm filter in front of (a)'s route: the floor of any Wasm
 //!   filter;
+//! - (b2) the same module configured `route`: it reads the host and the tag
+//!   header and writes only the cluster header, the floor of any Wasm
+//!   filter that routes by a header;
 //! - (c) knative-traffic in Wasm, on each of its paths;
 //! - (d) the minimal job as an Envoy Lua filter: read the host and the tag
 //!   header, draw 80/10/10 with `math.random`, set the cluster and revision
@@ -271,6 +274,13 @@ pub fn configs(builds: &Builds, clusters: &[Value]) -> Vec<Config> {
             ),
         ),
         plain(
+            "b2",
+            filter(
+                vec![wasm_filter("noop", &builds.noop, "route")],
+                cluster_header_route(),
+            ),
+        ),
+        plain(
             "c",
             filter(
                 vec![wasm_filter(
@@ -318,6 +328,19 @@ pub fn cases(configs: &[Config]) -> Vec<Case> {
         ),
         case("(a2) net-istio's routes: tag host", "a2", TAG_HOST, vec![]),
         case("(b) no-op Wasm filter", "b", HOST, vec![]),
+        case("(b2) least Wasm routing filter: draw", "b2", HOST, vec![]),
+        case(
+            "(b2) least Wasm routing filter: tag header",
+            "b2",
+            HOST,
+            tag.clone(),
+        ),
+        case(
+            "(b2) least Wasm routing filter: tag host",
+            "b2",
+            TAG_HOST,
+            vec![],
+        ),
     ];
     let paths = |prefix: &'static str, config: &'static str| {
         let label = |path: &str| -> &'static str {
