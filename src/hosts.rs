@@ -243,42 +243,38 @@ impl Zone {
         let inner = first
             .strip_prefix(&*shape.prefix)?
             .strip_suffix(&*shape.suffix)?;
-        let sep = shape.between.len();
-        let names: Box<dyn Iterator<Item = &str>> = if shape.tag_first {
-            // `{tag}{between}{name}`: only the last 64 + |between| bytes can
-            // hold the separator before a name.
-            let tail_start = (inner.len().saturating_sub(MAX_LABEL + sep)..inner.len())
-                .find(|&i| inner.is_char_boundary(i))?;
-            Box::new(
-                inner
-                    .get(tail_start..)?
-                    .match_indices(&*shape.between)
-                    .map(move |(i, _)| tail_start + i)
-                    .filter(|&i| i > 0)
-                    .filter_map(move |i| inner.get(i + sep..)),
-            )
-        } else {
-            // `{name}{between}{tag}`: the separator after a name is within
-            // the first 64 + |between| bytes.
-            let head_end = (0..=inner.len().min(MAX_LABEL + sep))
-                .rev()
-                .find(|&i| inner.is_char_boundary(i))?;
-            Box::new(
-                inner
-                    .get(..head_end)?
-                    .match_indices(&*shape.between)
-                    .map(|(i, _)| i)
-                    .filter(move |&i| i + sep < inner.len())
-                    .filter_map(move |i| inner.get(..i)),
-            )
-        };
-        names
-            .filter(|name| !shape.between.is_empty() && !name.is_empty())
-            .filter_map(|name| labels.get(name))
-            .find_map(|entry| match entry.label {
+        let sep = shape.between.as_bytes();
+        if sep.is_empty() {
+            return None;
+        }
+        // Compared byte by byte, not with `match_indices`: a `&str` pattern
+        // builds a two-way searcher per call, which cost more than the
+        // lookups. A match of `between` (valid UTF-8, so starting with a
+        // leading byte) is always at a character boundary.
+        let bytes = inner.as_bytes();
+        let at = |i: usize| bytes.get(i..i + sep.len()) == Some(sep);
+        let service = |name: &str| -> Option<HostMatch<'static>> {
+            let entry = labels.get(name).filter(|_| !name.is_empty())?;
+            match entry.label {
                 Label::Service(s) if self.admits(entry) => Some(HostMatch::NoSuchTag(s)),
-                _ => None,
-            })
+                Label::Service(_) | Label::Tag(..) => None,
+            }
+        };
+        if shape.tag_first {
+            // `{tag}{between}{name}`: only the last 63 + |between| bytes can
+            // hold the separator before a name.
+            let tail_start = inner.len().saturating_sub(MAX_LABEL + sep.len()).max(1);
+            (tail_start..inner.len())
+                .filter(|&i| at(i))
+                .find_map(|i| inner.get(i + sep.len()..).and_then(service))
+        } else {
+            // `{name}{between}{tag}`: the separator after a name starts
+            // within the first 63 + |between| bytes.
+            let head_end = inner.len().min(MAX_LABEL + sep.len());
+            (0..head_end)
+                .filter(|&i| at(i) && i + sep.len() < inner.len())
+                .find_map(|i| inner.get(..i).and_then(service))
+        }
     }
 
     fn admits(&self, entry: &LabelEntry) -> bool {
