@@ -122,19 +122,8 @@ fn refused_configuration_stops_up_with_the_reason(env: &[(&str, &str)]) {
         docker::unique_name("compose-refused"),
         env,
     );
-    let up = project
-        .command(&["up", "--quiet-pull", "--no-color"])
-        .output()
-        .expect("docker compose up");
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&up.stdout),
-        String::from_utf8_lossy(&up.stderr)
-    );
-    assert!(
-        !up.status.success(),
-        "up succeeded with a refused configuration:\n{output}"
-    );
+    let (up, output) = project.try_run(&["up", "--quiet-pull", "--no-color"]);
+    assert!(!up, "up succeeded with a refused configuration:\n{output}");
     let reason = "configuration refused: services[0] (traffic-example): traffic[0]: \
                   unknown field `revisionNam`, did you mean `revisionName`?";
     assert!(

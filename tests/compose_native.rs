@@ -70,17 +70,9 @@ fn docker_compose_native_up_serves_the_demo_on_each_envoy_line() {
             docker::unique_name("compose-native-wrong"),
             &env(other),
         );
-        let up = refused
-            .command(&["up", "--detach", "--quiet-pull", "--no-color"])
-            .output()
-            .expect("docker compose up");
-        let output = format!(
-            "{}{}",
-            String::from_utf8_lossy(&up.stdout),
-            String::from_utf8_lossy(&up.stderr)
-        );
+        let (up, output) = refused.try_run(&["up", "--detach", "--quiet-pull", "--no-color"]);
         assert!(
-            !up.status.success(),
+            !up,
             "Envoy {version}: up succeeded with the {other} build:\n{output}"
         );
         let logs = docker::stdout(&docker::run(

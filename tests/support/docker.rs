@@ -180,6 +180,21 @@ impl ComposeProject {
         command
     }
 
+    /// Runs `docker compose ARGS`, for a run expected to fail: whether it
+    /// succeeded, and its standard output and error together.
+    pub fn try_run(&self, args: &[&str]) -> (bool, String) {
+        let output = self
+            .command(args)
+            .output()
+            .unwrap_or_else(|e| panic!("docker compose {args:?}: {e}"));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.success(), text)
+    }
+
     /// The services' logs, for failure messages.
     pub fn logs(&self) -> String {
         self.command(&["logs", "--no-color"])

@@ -202,31 +202,29 @@ impl Filter {
 
 impl Config {
     pub fn define_counter(self, name: &str) -> Option<usize> {
-        let mut id = 0usize;
-        // SAFETY: the configuration being created (`Config::new`); the name
-        // is copied into Envoy's symbol table.
-        let result = unsafe {
-            envoy_dynamic_module_callback_http_filter_config_define_counter(
-                self.raw(),
-                c(name.as_bytes()),
-                name.len(),
-                &mut id,
-            )
-        };
-        (result == METRICS_SUCCESS).then_some(id)
+        self.define(
+            envoy_dynamic_module_callback_http_filter_config_define_counter,
+            name,
+        )
     }
 
     pub fn define_gauge(self, name: &str) -> Option<usize> {
+        self.define(
+            envoy_dynamic_module_callback_http_filter_config_define_gauge,
+            name,
+        )
+    }
+
+    /// A counter or gauge by its ABI call, which differ only in the kind.
+    fn define(
+        self,
+        call: unsafe extern "C" fn(*mut c_void, *mut c_char, usize, *mut usize) -> u32,
+        name: &str,
+    ) -> Option<usize> {
         let mut id = 0usize;
-        // SAFETY: as `define_counter`.
-        let result = unsafe {
-            envoy_dynamic_module_callback_http_filter_config_define_gauge(
-                self.raw(),
-                c(name.as_bytes()),
-                name.len(),
-                &mut id,
-            )
-        };
+        // SAFETY: the configuration being created (`Config::new`); the name
+        // is copied into Envoy's symbol table.
+        let result = unsafe { call(self.raw(), c(name.as_bytes()), name.len(), &mut id) };
         (result == METRICS_SUCCESS).then_some(id)
     }
 
