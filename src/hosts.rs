@@ -172,7 +172,7 @@ impl HostTable {
     /// own hosts, then custom domains, then `*.` custom domains, then that
     /// tag-host shape.
     pub fn resolve(&self, host: &str) -> HostMatch<'_> {
-        let (first, rest) = host.split_once('.').unwrap_or((host, ""));
+        let (first, rest) = first_label(host);
         let zone = self.zone(rest);
         if let Some(label) = zone.and_then(|(zone, labels)| zone.label(labels, first)) {
             return label.into();
@@ -240,19 +240,24 @@ impl Zone {
         shape: &TagShape,
         first: &str,
     ) -> Option<HostMatch<'static>> {
-        let inner = first
-            .strip_prefix(&*shape.prefix)?
-            .strip_suffix(&*shape.suffix)?;
+        // Empty affixes (the default template's) are not stripped: each
+        // strip is a `memcmp` call, which cost more than the lookups.
+        let inner = strip_affixes(first, &shape.prefix, &shape.suffix)?;
         let sep = shape.between.as_bytes();
-        if sep.is_empty() {
+        let Some(&sep_first) = sep.first() else {
             return None;
-        }
+        };
         // Compared byte by byte, not with `match_indices`: a `&str` pattern
-        // builds a two-way searcher per call, which cost more than the
-        // lookups. A match of `between` (valid UTF-8, so starting with a
-        // leading byte) is always at a character boundary.
+        // builds a two-way searcher per call. A match of `between` (valid
+        // UTF-8, so starting with a leading byte) is always at a character
+        // boundary.
         let bytes = inner.as_bytes();
-        let at = |i: usize| bytes.get(i..i + sep.len()) == Some(sep);
+        let at = |i: usize| {
+            bytes.get(i) == Some(&sep_first)
+                && bytes
+                    .get(i..i + sep.len())
+                    .is_some_and(|s| crate::bytes::same(s, sep))
+        };
         let service = |name: &str| -> Option<HostMatch<'static>> {
             let entry = labels.get(name).filter(|_| !name.is_empty())?;
             match entry.label {
@@ -282,6 +287,29 @@ impl Zone {
             None => true,
             Some(d) => entry.public && d == entry.domain,
         }
+    }
+}
+
+/// A host's first label and the rest after its dot (`""` if it has none).
+fn first_label(host: &str) -> (&str, &str) {
+    match crate::bytes::find(host.as_bytes(), b'.') {
+        Some(dot) => (
+            host.get(..dot).unwrap_or(host),
+            host.get(dot + 1..).unwrap_or(""),
+        ),
+        None => (host, ""),
+    }
+}
+
+/// `label` without `prefix` and `suffix`, if it has them.
+fn strip_affixes<'l>(label: &'l str, prefix: &str, suffix: &str) -> Option<&'l str> {
+    let label = match prefix.is_empty() {
+        true => label,
+        false => label.strip_prefix(prefix)?,
+    };
+    match suffix.is_empty() {
+        true => Some(label),
+        false => label.strip_suffix(suffix),
     }
 }
 
@@ -461,7 +489,7 @@ impl HostTableBuilder {
 
     /// The service that already serves `host` exactly, on any side.
     fn holder(&self, host: &str) -> Option<ServiceId> {
-        let (first, rest) = host.split_once('.').unwrap_or((host, ""));
+        let (first, rest) = first_label(host);
         let zoned = self.zones.get(rest).and_then(|(namespace, domain)| {
             let entry = self.labels.get(namespace)?.get(first)?;
             domain

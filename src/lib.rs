@@ -15,6 +15,7 @@
 // The core has nothing to do that needs it.
 #![forbid(unsafe_code)]
 
+pub(crate) mod bytes;
 pub mod compile;
 pub mod config;
 pub mod error;

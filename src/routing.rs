@@ -49,6 +49,9 @@ pub const DEFAULT_ROUTE_HEADER: &str = "knative-serving-default-route";
 /// header (knative/networking `OriginalHostKey`).
 pub const ORIGINAL_HOST_HEADER: &str = "k-original-host";
 
+/// Up to this many tags, a tag is looked up by comparing each.
+const LINEAR_TAGS: usize = 8;
+
 /// The compiled configuration. Built by [`crate::compile`]; immutable.
 #[derive(Debug)]
 pub struct RouteTable {
@@ -520,6 +523,15 @@ impl Service {
 
     /// The id of the tag named exactly `name`.
     pub(crate) fn tag_id(&self, name: &str) -> Option<TagId> {
+        // A service has a few tags: comparing each in place (lengths first)
+        // beats a binary search's `memcmp` calls. Many tags are searched.
+        if self.tags.len() <= LINEAR_TAGS {
+            return self
+                .tags
+                .iter()
+                .position(|t| crate::bytes::same(t.name.as_bytes(), name.as_bytes()))
+                .map(TagId::new);
+        }
         self.tags
             .binary_search_by(|t| (*t.name).cmp(name))
             .ok()
