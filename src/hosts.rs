@@ -244,9 +244,7 @@ impl Zone {
         // strip is a `memcmp` call, which cost more than the lookups.
         let inner = strip_affixes(first, &shape.prefix, &shape.suffix)?;
         let sep = shape.between.as_bytes();
-        let Some(&sep_first) = sep.first() else {
-            return None;
-        };
+        let &sep_first = sep.first()?;
         // Compared byte by byte, not with `match_indices`: a `&str` pattern
         // builds a two-way searcher per call. A match of `between` (valid
         // UTF-8, so starting with a leading byte) is always at a character
