@@ -63,6 +63,13 @@ impl Hasher for HostHasher {
         self.step(bytes.len() as u64);
     }
 
+    /// One step per word: the in-place keys of [`crate::short_keys`]
+    /// hash as three.
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.step(i);
+    }
+
     #[inline]
     fn write_u8(&mut self, i: u8) {
         self.step(u64::from(i));

@@ -7,16 +7,21 @@
 //! external host by its domain template, `{name}.{namespace}.{domain}` by
 //! default. Most templates put the name first, as a label of its own, so
 //! such a host splits into its first label and a zone, and the table is two
-//! small hash maps: zone → namespace, then label → service or tag within
-//! that namespace. Keeping the labels per namespace instead of every full
-//! host name stores one entry per service and tag rather than one per host
-//! form. Hosts of other templates, and custom domains, are kept whole.
+//! small hash maps: zone → namespace, then label → service within that
+//! namespace. A tag's label is split into the tag and the service's name by
+//! the tag template's shape (`{tag}-{name}`), and the tag looked up among
+//! the service's own ([`TagNames`]); only under a template without such a
+//! shape are tag labels kept too. Keeping the labels per namespace instead
+//! of every full host name stores one entry per service rather than one per
+//! host form and tag. Hosts of other templates, and custom domains, are
+//! kept whole.
 //!
 //! A filter instance serves one [`Side`] of Knative's two gateways (or
 //! both): the table holds only the zones and hosts of that side.
 
 use crate::fasthash::BuildHostHasher;
 use crate::names::MAX_LABEL;
+use crate::short_keys::ShortKeyMap;
 use std::borrow::Cow;
 
 /// The host tables' maps, with the unkeyed lookup hash of [`crate::fasthash`]
@@ -153,8 +158,8 @@ impl TagShape {
 /// by [`HostTableBuilder`].
 #[derive(Debug, Default)]
 pub struct HostTable {
-    zones: HashMap<Box<str>, Zone>,
-    namespaces: Vec<HashMap<Box<str>, LabelEntry>>,
+    zones: ShortKeyMap<Zone>,
+    namespaces: Vec<ShortKeyMap<LabelEntry>>,
     /// Hosts kept whole: custom domains, and the external hosts of domain
     /// templates that do not put the name first.
     whole: HashMap<Box<str>, Whole>,
@@ -163,19 +168,39 @@ pub struct HostTable {
     tag_shape: Option<TagShape>,
 }
 
+/// The services' tags, by name, for the tag hosts the table does not keep:
+/// under a tag template with a [`TagShape`] (Knative's default among them)
+/// a tag's host label is found by splitting it into a tag and a service's
+/// name, so the table holds one label per service instead of one per
+/// service and tag (most of its memory at 10,000 services).
+pub trait TagNames {
+    /// The tag of `service` named exactly `name`, and whether it has
+    /// external hosts (its and its service's visibility).
+    fn tag(&self, service: ServiceId, name: &str) -> Option<(TagId, bool)>;
+}
+
 impl HostTable {
     /// Resolves an already [`normalize`]d host: four hash lookups of the
     /// host or a part of it, and for a host in a known zone that matched
-    /// nothing, up to 64 more of the first label's parts (the shape of a
-    /// tag host whose tag does not exist); `resolve_work_limit` states the
-    /// bound the tests hold it to. Exact hosts win over wildcards: a service's
-    /// own hosts, then custom domains, then `*.` custom domains, then that
-    /// tag-host shape.
-    pub fn resolve(&self, host: &str) -> HostMatch<'_> {
+    /// no label, up to 64 more of the first label's parts (the shape of a
+    /// tag host); `resolve_work_limit` states the bound the tests hold it
+    /// to. Exact hosts win over wildcards: a service's own hosts and its
+    /// tags', then custom domains, then `*.` custom domains, then a tag
+    /// host's shape for a service without that tag.
+    pub fn resolve(&self, host: &str, tags: &impl TagNames) -> HostMatch<'_> {
         let (first, rest) = first_label(host);
         let zone = self.zone(rest);
-        if let Some(label) = zone.and_then(|(zone, labels)| zone.label(labels, first)) {
-            return label.into();
+        let mut missing = None;
+        if let Some((zone, labels)) = zone {
+            if let Some(label) = zone.label(labels, first) {
+                return label.into();
+            }
+            if let Some(shape) = &self.tag_shape {
+                match zone.tag_host(labels, shape, first, tags) {
+                    Some(found @ HostMatch::Tag(..)) => return found,
+                    other => missing = other,
+                }
+            }
         }
         if !self.whole.is_empty() {
             if let Some((key, whole)) = self.whole.get_key_value(host) {
@@ -203,16 +228,11 @@ impl HostTable {
                 };
             }
         }
-        match (zone, &self.tag_shape) {
-            (Some((zone, labels)), Some(shape)) => zone
-                .missing_tag(labels, shape, first)
-                .unwrap_or(HostMatch::Unknown),
-            _ => HostMatch::Unknown,
-        }
+        missing.unwrap_or(HostMatch::Unknown)
     }
 
     /// The zone `rest` names and its namespace's labels.
-    fn zone(&self, rest: &str) -> Option<(&Zone, &HashMap<Box<str>, LabelEntry>)> {
+    fn zone(&self, rest: &str) -> Option<(&Zone, &ShortKeyMap<LabelEntry>)> {
         let zone = self.zones.get(rest)?;
         let labels = self.namespaces.get(zone.namespace as usize)?;
         Some((zone, labels))
@@ -220,25 +240,31 @@ impl HostTable {
 }
 
 impl Zone {
-    /// The service or tag `first` names in this zone.
-    fn label(&self, labels: &HashMap<Box<str>, LabelEntry>, first: &str) -> Option<Label> {
+    /// The service (or, under a tag template without a shape, the tag)
+    /// `first` names in this zone.
+    fn label(&self, labels: &ShortKeyMap<LabelEntry>, first: &str) -> Option<Label> {
         labels
             .get(first)
             .filter(|e| self.admits(e))
             .map(|e| e.label)
     }
 
-    /// A tag-host label of `shape` for a service `name` of this zone, with a
-    /// tag it does not have. Service names and tags contain dashes, so every
-    /// split is tried. A service name is a DNS label of at most 63 bytes, so
-    /// only the splits that leave at most 63 are looked up: each lookup
-    /// hashes the name, and trying every split of a long label (a 60 KB
-    /// Host of dashes) would cost time quadratic in its length.
-    fn missing_tag(
+    /// A tag-host label of `shape` for a service of this zone: the tag if
+    /// the service has it (and it is served in this zone), else
+    /// [`HostMatch::NoSuchTag`] for the first service the label could be a
+    /// tag host of. Service names and tags contain dashes, so every split is
+    /// tried; two services cannot claim one label (the compile refuses it),
+    /// so at most one split finds a tag. A service name is a DNS label of at
+    /// most 63 bytes, so only the splits that leave at most 63 are looked
+    /// up: each lookup hashes the name, and trying every split of a long
+    /// label (a 60 KB Host of dashes) would cost time quadratic in its
+    /// length.
+    fn tag_host(
         &self,
-        labels: &HashMap<Box<str>, LabelEntry>,
+        labels: &ShortKeyMap<LabelEntry>,
         shape: &TagShape,
         first: &str,
+        tags: &impl TagNames,
     ) -> Option<HostMatch<'static>> {
         // Empty affixes (the default template's) are not stripped: each
         // strip is a `memcmp` call, which cost more than the lookups.
@@ -256,28 +282,41 @@ impl Zone {
                     .get(i..i + sep.len())
                     .is_some_and(|s| crate::bytes::same(s, sep))
         };
-        let service = |name: &str| -> Option<HostMatch<'static>> {
+        let mut missing = None;
+        let mut split = |name: &str, tag: &str| -> Option<HostMatch<'static>> {
             let entry = labels.get(name).filter(|_| !name.is_empty())?;
-            match entry.label {
-                Label::Service(s) if self.admits(entry) => Some(HostMatch::NoSuchTag(s)),
-                Label::Service(_) | Label::Tag(..) => None,
+            let Label::Service(service) = entry.label else {
+                return None;
+            };
+            if !self.admits(entry) {
+                return None;
+            }
+            match tags.tag(service, tag) {
+                Some((tag, public)) if self.domain.is_none() || public => {
+                    Some(HostMatch::Tag(service, tag))
+                }
+                _ => {
+                    missing.get_or_insert(HostMatch::NoSuchTag(service));
+                    None
+                }
             }
         };
-        if shape.tag_first {
+        let found = if shape.tag_first {
             // `{tag}{between}{name}`: only the last 63 + |between| bytes can
             // hold the separator before a name.
             let tail_start = inner.len().saturating_sub(MAX_LABEL + sep.len()).max(1);
             (tail_start..inner.len())
                 .filter(|&i| at(i))
-                .find_map(|i| inner.get(i + sep.len()..).and_then(service))
+                .find_map(|i| split(inner.get(i + sep.len()..)?, inner.get(..i)?))
         } else {
             // `{name}{between}{tag}`: the separator after a name starts
             // within the first 63 + |between| bytes.
             let head_end = inner.len().min(MAX_LABEL + sep.len());
             (0..head_end)
                 .filter(|&i| at(i) && i + sep.len() < inner.len())
-                .find_map(|i| inner.get(..i).and_then(service))
-        }
+                .find_map(|i| split(inner.get(..i)?, inner.get(i + sep.len()..)?))
+        };
+        found.or(missing)
     }
 
     fn admits(&self, entry: &LabelEntry) -> bool {
@@ -512,20 +551,32 @@ impl HostTableBuilder {
     pub fn build(self, side: Side) -> HostTable {
         let mut index = HashMap::with_capacity_and_hasher(self.labels.len(), BuildHostHasher);
         let mut namespaces = Vec::with_capacity(self.labels.len());
+        // With a tag shape, tag hosts are found through their service's
+        // label (`HostTable::resolve`): only services' labels are kept.
+        let shaped = self.tag_shape.is_some();
         for (name, labels) in self.labels {
             index.insert(name, u32::try_from(namespaces.len()).unwrap_or(u32::MAX));
-            namespaces.push(labels);
+            let kept = labels
+                .iter()
+                .filter(|(_, e)| !shaped || matches!(e.label, Label::Service(_)));
+            namespaces.push(kept.map(|(k, v)| (&**k, *v)).collect());
         }
         let zones = self
             .zones
-            .into_iter()
+            .iter()
             .filter(|(_, (_, domain))| match domain {
                 Some(_) => side.serves_public(),
                 None => side.serves_cluster_local(),
             })
             .filter_map(|(zone, (namespace, domain))| {
-                let namespace = *index.get(&namespace)?;
-                Some((zone, Zone { namespace, domain }))
+                let namespace = *index.get(namespace)?;
+                Some((
+                    &**zone,
+                    Zone {
+                        namespace,
+                        domain: *domain,
+                    },
+                ))
             })
             .collect();
         let public = side.serves_public();
@@ -613,6 +664,15 @@ pub fn resolve_work_limit(len: usize) -> crate::fasthash::work::Work {
 mod tests {
     use super::*;
 
+    /// The tags the tests' services have: `v1`, public, for every service.
+    struct Tags;
+
+    impl TagNames for Tags {
+        fn tag(&self, _: ServiceId, name: &str) -> Option<(TagId, bool)> {
+            (name == "v1").then_some((tag(0), true))
+        }
+    }
+
     fn s(index: usize) -> ServiceId {
         ServiceId::new(index)
     }
@@ -683,13 +743,16 @@ mod tests {
             "default.svc",
             "default.svc.cluster.local",
         ] {
-            assert_eq!(t.resolve(&format!("web.{zone}")), HostMatch::Service(s(0)));
             assert_eq!(
-                t.resolve(&format!("v1-web.{zone}")),
+                t.resolve(&format!("web.{zone}"), &Tags),
+                HostMatch::Service(s(0))
+            );
+            assert_eq!(
+                t.resolve(&format!("v1-web.{zone}"), &Tags),
                 HostMatch::Tag(s(0), tag(0))
             );
             assert_eq!(
-                t.resolve(&format!("v9-web.{zone}")),
+                t.resolve(&format!("v9-web.{zone}"), &Tags),
                 HostMatch::NoSuchTag(s(0))
             );
         }
@@ -698,21 +761,45 @@ mod tests {
     #[test]
     fn external_zone_only_reaches_its_own_domain() {
         let t = table();
-        assert_eq!(t.resolve("api.default.other.org"), HostMatch::Service(s(1)));
-        assert_eq!(t.resolve("api.default.example.com"), HostMatch::Unknown);
-        assert_eq!(t.resolve("web.default.other.org"), HostMatch::Unknown);
-        assert_eq!(t.resolve("x-web.default.other.org"), HostMatch::Unknown);
-        assert_eq!(t.resolve("api.default.svc"), HostMatch::Service(s(1)));
+        assert_eq!(
+            t.resolve("api.default.other.org", &Tags),
+            HostMatch::Service(s(1))
+        );
+        assert_eq!(
+            t.resolve("api.default.example.com", &Tags),
+            HostMatch::Unknown
+        );
+        assert_eq!(
+            t.resolve("web.default.other.org", &Tags),
+            HostMatch::Unknown
+        );
+        assert_eq!(
+            t.resolve("x-web.default.other.org", &Tags),
+            HostMatch::Unknown
+        );
+        assert_eq!(
+            t.resolve("api.default.svc", &Tags),
+            HostMatch::Service(s(1))
+        );
     }
 
     #[test]
     fn unknown_shapes() {
         let t = table();
-        assert_eq!(t.resolve("web"), HostMatch::Unknown);
-        assert_eq!(t.resolve("web.elsewhere.example.com"), HostMatch::Unknown);
-        assert_eq!(t.resolve("-web.default.example.com"), HostMatch::Unknown);
-        assert_eq!(t.resolve("webx.default.example.com"), HostMatch::Unknown);
-        assert_eq!(t.resolve(""), HostMatch::Unknown);
+        assert_eq!(t.resolve("web", &Tags), HostMatch::Unknown);
+        assert_eq!(
+            t.resolve("web.elsewhere.example.com", &Tags),
+            HostMatch::Unknown
+        );
+        assert_eq!(
+            t.resolve("-web.default.example.com", &Tags),
+            HostMatch::Unknown
+        );
+        assert_eq!(
+            t.resolve("webx.default.example.com", &Tags),
+            HostMatch::Unknown
+        );
+        assert_eq!(t.resolve("", &Tags), HostMatch::Unknown);
     }
 
     #[test]
@@ -723,18 +810,21 @@ mod tests {
         add(&mut b, "ns", "example.com", &name, s(0), None).unwrap();
         let t = b.build(Side::Both);
         let host = |label: &str| format!("{label}.ns.example.com");
-        assert_eq!(t.resolve(&host(&name)), HostMatch::Service(s(0)));
+        assert_eq!(t.resolve(&host(&name), &Tags), HostMatch::Service(s(0)));
         // The tag is not checked against DNS rules here: any prefix works.
         let long_tag = "x-".repeat(5000);
         assert_eq!(
-            t.resolve(&host(&format!("{long_tag}{name}"))),
+            t.resolve(&host(&format!("{long_tag}{name}")), &Tags),
             HostMatch::NoSuchTag(s(0))
         );
         assert_eq!(
-            t.resolve(&host(&format!("v9-{name}"))),
+            t.resolve(&host(&format!("v9-{name}")), &Tags),
             HostMatch::NoSuchTag(s(0))
         );
-        assert_eq!(t.resolve(&host(&"-".repeat(60_000))), HostMatch::Unknown);
+        assert_eq!(
+            t.resolve(&host(&"-".repeat(60_000)), &Tags),
+            HostMatch::Unknown
+        );
     }
 
     #[test]
@@ -767,7 +857,7 @@ mod tests {
                 format!("{}.example.net", "-".repeat(n)),
                 format!("{}example.org", "www.".repeat(n / 4)),
             ] {
-                let (_, work) = work::measure(|| t.resolve(&host));
+                let (_, work) = work::measure(|| t.resolve(&host, &Tags));
                 let limit = resolve_work_limit(host.len());
                 assert!(
                     work.within(&limit),
@@ -783,9 +873,60 @@ mod tests {
         // would be far over it.
         assert!(most_hashes > 60, "{most_hashes}");
         let (found, work) =
-            work::measure(|| t.resolve(&format!("{}{name}{zone}", "-".repeat(65_536))));
+            work::measure(|| t.resolve(&format!("{}{name}{zone}", "-".repeat(65_536)), &Tags));
         assert_eq!(found, HostMatch::NoSuchTag(s(0)));
         assert!(work.hashes > 4, "{work:?}");
+    }
+
+    /// Tags by (service index, name): id and whether public.
+    struct Listed(Vec<(usize, &'static str, usize, bool)>);
+
+    impl TagNames for Listed {
+        fn tag(&self, service: ServiceId, name: &str) -> Option<(TagId, bool)> {
+            self.0
+                .iter()
+                .find(|(s, n, _, _)| *s == service.index() && *n == name)
+                .map(|&(_, _, t, public)| (tag(t), public))
+        }
+    }
+
+    #[test]
+    fn a_tag_host_is_found_through_its_service_on_any_split() {
+        let mut b = HostTableBuilder::default();
+        add(&mut b, "ns", "example.com", "b-c", s(0), None).unwrap();
+        add(&mut b, "ns", "example.com", "c", s(1), None).unwrap();
+        // The table keeps only the services' labels.
+        add(&mut b, "ns", "example.com", "a-b-c", s(1), Some(tag(0))).unwrap();
+        add(&mut b, "ns", "example.com", "hidden-c", s(1), Some(tag(1))).unwrap();
+        b.add_wildcard("ns.example.com", s(0)).unwrap();
+        let t = b.build(Side::Both);
+        let tags = Listed(vec![(1, "a-b", 0, true), (1, "hidden", 1, false)]);
+        // `a` of b-c does not exist, `a-b` of c does: the tag wins.
+        assert_eq!(
+            t.resolve("a-b-c.ns.example.com", &tags),
+            HostMatch::Tag(s(1), tag(0))
+        );
+        // An exact tag host wins over a `*.` custom domain; an unknown tag
+        // of a known service is the wildcard's.
+        assert!(matches!(
+            t.resolve("x-b-c.ns.example.com", &tags),
+            HostMatch::Mapped { service, .. } if service == s(0)
+        ));
+        // A cluster-local tag has no external host, but its cluster-local
+        // ones.
+        assert_eq!(
+            t.resolve("hidden-c.ns.svc", &tags),
+            HostMatch::Tag(s(1), tag(1))
+        );
+        let without_wildcard = {
+            let mut b = HostTableBuilder::default();
+            add(&mut b, "ns", "example.com", "c", s(1), None).unwrap();
+            b.build(Side::Both)
+        };
+        assert_eq!(
+            without_wildcard.resolve("hidden-c.ns.example.com", &tags),
+            HostMatch::NoSuchTag(s(1))
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub mod request;
 pub mod rollout;
 pub mod routing;
 pub(crate) mod rules;
+pub(crate) mod short_keys;
 pub mod split;
 pub(crate) mod sticky;
 pub mod time;

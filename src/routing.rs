@@ -126,6 +126,16 @@ pub(crate) struct Tag {
     pub(crate) rollout: Option<Box<Schedule>>,
     /// Whether the tag header and rules reach it on this table's side.
     pub(crate) reachable: bool,
+    /// Whether it has external hosts: it and its service are public.
+    pub(crate) public: bool,
+}
+
+impl crate::hosts::TagNames for RouteTable {
+    fn tag(&self, service: crate::hosts::ServiceId, name: &str) -> Option<(TagId, bool)> {
+        let service = self.services.get(service.index())?;
+        let id = service.tag_id(name)?;
+        Some((id, service.tags.get(id.index())?.public))
+    }
 }
 
 /// Why a request went where it did.
@@ -215,7 +225,7 @@ impl RouteTable {
         rng: &mut impl Rng,
     ) -> Decision<'t> {
         let host = normalize(authority);
-        let (service_id, tag_id, original_host) = match self.hosts.resolve(&host) {
+        let (service_id, tag_id, original_host) = match self.hosts.resolve(&host, self) {
             HostMatch::Unknown => return Decision::PassThrough,
             HostMatch::NoSuchTag(s) => {
                 return self

@@ -82,6 +82,15 @@ pub(super) fn compile(
         Some(compiled) => (Some(compiled.rollout), compiled.tags),
         None => (None, Vec::new()),
     };
+    // As the host registry has it (`compile::hosts`): a tag's hosts are
+    // external when neither it nor its service is cluster-local.
+    let service_public = spec.visibility != Some(Visibility::ClusterLocal);
+    let target_public = |target: usize| {
+        traffic
+            .targets
+            .get(target)
+            .is_none_or(|t| t.visibility == Visibility::Public)
+    };
     let mut tags: Vec<Tag> = traffic
         .tags
         .iter()
@@ -94,11 +103,8 @@ pub(super) fn compile(
                 .map(|i| Box::new(tag_rollouts.swap_remove(i).1)),
             // On the public side, a cluster-local tag is reached neither by
             // its hosts (it has none there) nor by the tag header or a rule.
-            reachable: side.serves_cluster_local()
-                || traffic
-                    .targets
-                    .get(target)
-                    .is_none_or(|t| t.visibility == Visibility::Public),
+            reachable: side.serves_cluster_local() || target_public(target),
+            public: service_public && target_public(target),
         })
         .collect();
     tags.sort_by(|a, b| a.name.cmp(&b.name));

@@ -1,0 +1,118 @@
+//! A hash map from host labels and zones that keeps a short key in its
+//! bucket. With `Box<str>` keys every lookup follows the key's pointer to
+//! compare it, a cache miss in a table of 10,000 services and a `memcmp`
+//! call; a key of at most [`INLINE`] bytes (most labels and zones) is held
+//! as three words beside its value and compared as three words. Longer
+//! keys live in a second map, looked up only for a longer query.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use crate::fasthash::BuildHostHasher;
+
+/// Keys up to this many bytes are held in place; the 24th byte is the length.
+const INLINE: usize = 23;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Inline([u64; 3]);
+
+impl Inline {
+    fn of(key: &str) -> Option<Inline> {
+        let bytes = key.as_bytes();
+        if bytes.len() > INLINE {
+            return None;
+        }
+        let mut buf = [0u8; INLINE + 1];
+        buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        *buf.last_mut()? = bytes.len() as u8;
+        let mut words = [0u64; 3];
+        for (word, chunk) in words.iter_mut().zip(buf.chunks_exact(8)) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            *word = u64::from_le_bytes(w);
+        }
+        Some(Inline(words))
+    }
+}
+
+impl Hash for Inline {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for word in self.0 {
+            state.write_u64(word);
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ShortKeyMap<V> {
+    short: HashMap<Inline, V, BuildHostHasher>,
+    long: HashMap<Box<str>, V, BuildHostHasher>,
+}
+
+impl<V> Default for ShortKeyMap<V> {
+    fn default() -> Self {
+        ShortKeyMap {
+            short: HashMap::default(),
+            long: HashMap::default(),
+        }
+    }
+}
+
+impl<V> ShortKeyMap<V> {
+    #[inline]
+    pub(crate) fn get(&self, key: &str) -> Option<&V> {
+        match Inline::of(key) {
+            Some(inline) => self.short.get(&inline),
+            None if self.long.is_empty() => None,
+            None => self.long.get(key),
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+
+    pub(crate) fn insert(&mut self, key: &str, value: V) {
+        match Inline::of(key) {
+            Some(inline) => self.short.insert(inline, value),
+            None => self.long.insert(key.into(), value),
+        };
+    }
+}
+
+impl<'k, V> FromIterator<(&'k str, V)> for ShortKeyMap<V> {
+    fn from_iter<I: IntoIterator<Item = (&'k str, V)>>(entries: I) -> Self {
+        let entries = entries.into_iter();
+        let mut map = ShortKeyMap {
+            short: HashMap::with_capacity_and_hasher(entries.size_hint().0, BuildHostHasher),
+            long: HashMap::default(),
+        };
+        for (key, value) in entries {
+            map.insert(key, value);
+        }
+        // A filtered iterator gives no size: fit the maps to what they got.
+        map.short.shrink_to_fit();
+        map.long.shrink_to_fit();
+        map
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_of_every_length_are_found_and_told_apart() {
+        let keys: Vec<String> = (0..40).map(|n| "a".repeat(n)).collect();
+        let map: ShortKeyMap<usize> = keys.iter().map(|k| k.as_str()).zip(0..).collect();
+        assert_eq!(map.len(), 40);
+        for (n, key) in keys.iter().enumerate() {
+            assert_eq!(map.get(key), Some(&n), "{n} bytes");
+        }
+        assert_eq!(map.get("b"), None);
+        assert_eq!(map.get(&"a".repeat(40)), None);
+        // A key and the same key with a zero byte more differ by length.
+        assert_eq!(map.get("aa\0"), None);
+    }
+}
