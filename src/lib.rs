@@ -32,6 +32,7 @@ pub mod rollout;
 pub mod routing;
 pub(crate) mod rules;
 pub(crate) mod short_keys;
+pub(crate) mod slots;
 pub mod split;
 pub(crate) mod sticky;
 pub mod time;

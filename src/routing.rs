@@ -103,7 +103,7 @@ pub struct Service {
     pub(crate) route_values: Box<[[Arc<str>; Reason::ROUTED.len()]]>,
     /// Counter slot per destination and [`Reason::ROUTED`] reason; `None`
     /// where the combination cannot occur or counters are off.
-    pub(crate) metric_slots: Box<[[Option<CounterSlot>; Reason::ROUTED.len()]]>,
+    pub(crate) metric_slots: crate::slots::RouteSlots,
     pub(crate) not_found_slot: Option<CounterSlot>,
     pub(crate) mirrored_slot: Option<CounterSlot>,
     /// Stops the split's traffic to a candidate judged failing (boxed: most
@@ -323,16 +323,17 @@ impl RouteTable {
     /// Every counter of this configuration: its slot and its name.
     pub fn metrics(&self) -> impl Iterator<Item = (CounterSlot, String)> + '_ {
         self.services.iter().flat_map(|service| {
-            let routed = service
-                .destinations
-                .iter()
-                .zip(service.metric_slots.iter())
-                .flat_map(move |(destination, slots)| {
-                    Reason::ROUTED
-                        .iter()
-                        .zip(slots)
-                        .map(move |(reason, slot)| (*slot, Some(&*destination.revision), *reason))
-                });
+            let routed =
+                service
+                    .destinations
+                    .iter()
+                    .enumerate()
+                    .flat_map(move |(d, destination)| {
+                        Reason::ROUTED.iter().enumerate().map(move |(r, reason)| {
+                            let slot = service.metric_slots.get(d, r);
+                            (slot, Some(&*destination.revision), *reason)
+                        })
+                    });
             let requests = std::iter::once((service.not_found_slot, None, Reason::NotFound))
                 .chain(routed)
                 .filter_map(|(slot, revision, reason)| Some((slot?, revision, reason)))
@@ -396,10 +397,7 @@ impl Decision<'_> {
             Decision::Route(route) => route
                 .service
                 .metric_slots
-                .get(route.destination_id.index())
-                .and_then(|slots| slots.get(route.reason.slot_index()))
-                .copied()
-                .flatten(),
+                .get(route.destination_id.index(), route.reason.slot_index()),
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::ids::{CounterSlot, DestinationId};
 use crate::metrics::stat_safe;
 use crate::rollout::Schedule;
 use crate::routing::{Reason, Service, Tag};
+use crate::slots::RouteSlots;
 
 /// Hands out counter slots in order, across the services of a document.
 #[derive(Default)]
@@ -74,7 +75,8 @@ pub(super) fn assign_slots(service: &mut Service, slots: &mut SlotCounter, check
         service.mirrored_slot = slots.take();
     }
     let sticky = service.sticky.is_some();
-    for (d, row) in service.metric_slots.iter_mut().enumerate() {
+    let mut rows = vec![[None; Reason::ROUTED.len()]; destinations];
+    for (d, row) in rows.iter_mut().enumerate() {
         for (reason, slot) in Reason::ROUTED.iter().zip(row.iter_mut()) {
             let possible = match reason {
                 Reason::TagHost | Reason::TagHeader => tagged.get(d).copied(),
@@ -88,6 +90,7 @@ pub(super) fn assign_slots(service: &mut Service, slots: &mut SlotCounter, check
             }
         }
     }
+    service.metric_slots = RouteSlots::from_rows(rows);
 }
 
 /// Gives a guard's counters and its gauge their slots.

@@ -15,6 +15,7 @@ use crate::names::{
 };
 use crate::request::{HeaderSlot, Source, COOKIE};
 use crate::routing::{Destination, Reason, Service, Tag};
+use crate::slots::RouteSlots;
 use crate::split::{DestinationId, Split, BUCKETS_PER_PERCENT};
 
 /// Validates one service and builds its routing state. Returns `None` if it
@@ -148,7 +149,7 @@ pub(super) fn compile(
         route_values,
         name: spec.name.as_str().into(),
         namespace: spec.namespace.as_str().into(),
-        metric_slots: vec![[None; Reason::ROUTED.len()]; destinations.len()].into(),
+        metric_slots: RouteSlots::None,
         not_found_slot: None,
         destinations: destinations.into(),
         tags: tags.into(),
