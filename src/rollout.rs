@@ -231,6 +231,9 @@ pub struct Rollout {
     pub(crate) plan: Plan,
     /// The main route's schedule, if its latest-following share rolls.
     pub(crate) route: Option<Schedule>,
+    /// The schedules of the tags that follow the latest revision, by tag
+    /// (kept here, not on each tag: most tags never roll).
+    pub(crate) tags: Box<[(crate::ids::TagId, Schedule)]>,
 }
 
 impl Rollout {

@@ -114,16 +114,29 @@ pub struct Service {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Destination {
     pub revision: Box<str>,
-    pub cluster: Box<str>,
+    /// `None` when the cluster is named as the revision (the default
+    /// `clusterTemplate`, `{revision}`): the name is then kept once.
+    cluster: Option<Box<str>>,
+}
+
+impl Destination {
+    pub(crate) fn new(revision: &str, cluster: String) -> Destination {
+        Destination {
+            revision: revision.into(),
+            cluster: (cluster != revision).then(|| cluster.into()),
+        }
+    }
+
+    /// The upstream cluster the filter writes into the cluster header.
+    pub fn cluster(&self) -> &str {
+        self.cluster.as_deref().unwrap_or(&self.revision)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tag {
     pub(crate) name: Box<str>,
     pub(crate) destination: DestinationId,
-    /// During a timed rollout, a tag that follows the latest revision is
-    /// split between the previous one and `destination`.
-    pub(crate) rollout: Option<Box<Schedule>>,
     /// Whether the tag header and rules reach it on this table's side.
     pub(crate) reachable: bool,
     /// Whether it has external hosts: it and its service are public.
@@ -505,9 +518,8 @@ impl Service {
         rng: &mut impl Rng,
     ) -> DestinationId {
         let stopped = self.guard.as_deref().is_some_and(Guard::is_tripped);
-        let Some(split) = tag
-            .rollout
-            .as_ref()
+        let Some(split) = self
+            .tag_schedule(tag)
             .filter(|_| !stopped)
             .and_then(|schedule| schedule.split_at(request.now_ms()))
         else {
@@ -563,9 +575,25 @@ impl Service {
     /// The tags that roll with the timed rollout, and their hosts'
     /// schedules, sorted by tag.
     pub fn tag_rollouts(&self) -> impl Iterator<Item = (&str, &Schedule)> {
-        self.tags
+        self.rollout
             .iter()
-            .filter_map(|t| Some((&*t.name, t.rollout.as_deref()?)))
+            .flat_map(|r| r.tags.iter())
+            .filter_map(|(id, schedule)| Some((&*self.tags.get(id.index())?.name, schedule)))
+    }
+
+    /// During a timed rollout, the schedule of a tag that follows the
+    /// latest revision: it is split between the previous one and its own.
+    pub(crate) fn tag_schedule(&self, tag: &Tag) -> Option<&Schedule> {
+        let rolling = &self.rollout.as_deref()?.tags;
+        if rolling.is_empty() {
+            return None;
+        }
+        // Found by place, not by name: no string is compared per request.
+        let id = self.tags.iter().position(|t| std::ptr::eq(t, tag))?;
+        rolling
+            .iter()
+            .find(|(t, _)| t.index() == id)
+            .map(|(_, schedule)| schedule)
     }
 
     /// The revision a share of this service's requests is copied to (its
@@ -594,10 +622,10 @@ impl<'t> Route<'t> {
         let default_route =
             (knative && matches!(self.reason, Reason::Draw | Reason::Sticky)).then_some("true");
         [
-            (&*self.headers.cluster, Some(&*self.destination.cluster)),
+            (&*self.headers.cluster, Some(self.destination.cluster())),
             // Present only on a request chosen for mirroring: a client's own
             // must not pick a mirror cluster.
-            (&*self.headers.mirror, self.mirror.map(|m| &*m.cluster)),
+            (&*self.headers.mirror, self.mirror.map(Destination::cluster)),
             (REVISION_HEADER, Some(&*self.destination.revision)),
             (NAMESPACE_HEADER, Some(&*self.service.namespace)),
         ]

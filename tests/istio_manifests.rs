@@ -224,7 +224,7 @@ fn the_manifests_agree_with_each_other_and_with_the_filter() {
             routes.insert(istio::HeaderRoute::new(
                 &[
                     (REVISION_HEADER, &d.revision),
-                    (table.cluster_header(), &d.cluster),
+                    (table.cluster_header(), d.cluster()),
                 ],
                 &format!(
                     "outbound|80||{}.{}.svc.cluster.local",
@@ -396,7 +396,7 @@ fn the_custom_domain_example_agrees_with_its_configuration() {
         ]
     );
     let candidate = table.services()[0].mirror_destination().unwrap();
-    assert_eq!(&*candidate.cluster, "helloworld-go-00002");
+    assert_eq!(candidate.cluster(), "helloworld-go-00002");
 
     // The Gateway admits every host of the VirtualService, which binds to it,
     // and selects the pods the WasmPlugin selects.

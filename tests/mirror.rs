@@ -170,7 +170,7 @@ fn the_mirror_destination_is_the_candidate() {
     let t = table(&mirrored(json!({})));
     let d = t.services()[0].mirror_destination().unwrap();
     assert_eq!(
-        (&*d.revision, &*d.cluster),
+        (&*d.revision, d.cluster()),
         ("helloworld-go-00002", "helloworld-go-00002")
     );
     let mut config = helloworld(
@@ -181,7 +181,7 @@ fn the_mirror_destination_is_the_candidate() {
     let t = table(&config);
     let d = t.services()[0].mirror_destination().unwrap();
     assert_eq!(
-        (&*d.revision, &*d.cluster),
+        (&*d.revision, d.cluster()),
         ("helloworld-go-00003", "helloworld-go-helloworld-go-00003")
     );
     assert_eq!(

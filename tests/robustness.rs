@@ -331,7 +331,7 @@ fn exercise(rng: &mut XorShiftRng, document: &Value, table: &knative_traffic::Ro
             let written: Vec<_> = route.request_headers().collect();
             assert_eq!(
                 written[0],
-                (table.cluster_header(), Some(&*route.destination.cluster))
+                (table.cluster_header(), Some(route.destination.cluster()))
             );
             let _ = route.response_headers();
         }

@@ -262,7 +262,7 @@ fn clusters_follow_the_template_and_overrides() {
     let t = fixtures::table(&config);
     assert_eq!(t.cluster_header(), "x-upstream");
     let cluster = |host: &str| match t.route(host, &Headers::default(), &mut rng()) {
-        Decision::Route(r) => r.destination.cluster.to_string(),
+        Decision::Route(r) => r.destination.cluster().to_string(),
         other => panic!("{other:?}"),
     };
     assert_eq!(

@@ -920,7 +920,7 @@ fn virtual_service(
             (
                 cluster_header.to_owned(),
                 StringMatch {
-                    exact: d.cluster.to_string(),
+                    exact: d.cluster().to_string(),
                 },
             ),
         ])
@@ -952,7 +952,7 @@ fn virtual_service(
             headers.insert(
                 mirror_header.to_owned(),
                 StringMatch {
-                    exact: candidate.cluster.to_string(),
+                    exact: candidate.cluster().to_string(),
                 },
             );
             http.push(HttpRoute {

@@ -286,7 +286,7 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
                 };
                 (
                     d.map_or("?".to_owned(), |d| d.revision.to_string()),
-                    d.map_or("?".to_owned(), |d| d.cluster.to_string()),
+                    d.map_or("?".to_owned(), |d| d.cluster().to_string()),
                     reason,
                 )
             }

@@ -194,10 +194,10 @@ fn assert_agrees(what: &str, config: &Value, documents: &[Value], expect: &Expec
                 let mut route = istio::HeaderRoute::new(
                     &[
                         (REVISION_HEADER, &d.revision),
-                        (table.cluster_header(), &d.cluster),
+                        (table.cluster_header(), d.cluster()),
                         (
                             &table.mirror_header().to_ascii_lowercase(),
-                            &candidate.cluster,
+                            candidate.cluster(),
                         ),
                     ],
                     &service_cluster(&d.revision),
@@ -214,7 +214,7 @@ fn assert_agrees(what: &str, config: &Value, documents: &[Value], expect: &Expec
             routes.push(istio::HeaderRoute::new(
                 &[
                     (REVISION_HEADER, &d.revision),
-                    (table.cluster_header(), &d.cluster),
+                    (table.cluster_header(), d.cluster()),
                 ],
                 &service_cluster(&d.revision),
             ));

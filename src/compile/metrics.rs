@@ -36,9 +36,8 @@ pub(super) fn assign_slots(service: &mut Service, slots: &mut SlotCounter, check
     // every revision of its schedule.
     let reached = |tag: &Tag| -> Vec<DestinationId> {
         let mut all = vec![tag.destination];
-        for s in tag
-            .rollout
-            .as_deref()
+        for s in service
+            .tag_schedule(tag)
             .into_iter()
             .flat_map(Schedule::splits)
         {

@@ -248,6 +248,8 @@ pub(super) fn compile<'s>(
             to,
             plan,
             route,
+            // Given their tags' ids once the tags are sorted.
+            tags: Box::default(),
         },
         tags,
     })

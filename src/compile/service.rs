@@ -9,6 +9,7 @@ use super::{guard, mirror, rollout, rules, sticky, Checks};
 use crate::config::{Percent, ServiceSpec, TrafficTarget, Visibility};
 use crate::error::ErrorKind;
 use crate::hosts::Side;
+use crate::ids::TagId;
 use crate::names::{
     is_cluster_name, is_dns1035_label, is_dns1123_label, is_dns_name, is_revision_name, DNS1035,
     DNS1123, MAX_LABEL,
@@ -92,23 +93,35 @@ pub(super) fn compile(
             .get(target)
             .is_none_or(|t| t.visibility == Visibility::Public)
     };
-    let mut tags: Vec<Tag> = traffic
+    let mut tags: Vec<(Tag, usize)> = traffic
         .tags
         .iter()
-        .map(|&(name, destination, target)| Tag {
-            name: name.into(),
-            destination,
-            rollout: tag_rollouts
-                .iter()
-                .position(|(j, _)| *j == target)
-                .map(|i| Box::new(tag_rollouts.swap_remove(i).1)),
-            // On the public side, a cluster-local tag is reached neither by
-            // its hosts (it has none there) nor by the tag header or a rule.
-            reachable: side.serves_cluster_local() || target_public(target),
-            public: service_public && target_public(target),
+        .map(|&(name, destination, target)| {
+            let tag = Tag {
+                name: name.into(),
+                destination,
+                // On the public side, a cluster-local tag is reached
+                // neither by its hosts (it has none there) nor by the tag
+                // header or a rule.
+                reachable: side.serves_cluster_local() || target_public(target),
+                public: service_public && target_public(target),
+            };
+            (tag, target)
         })
         .collect();
-    tags.sort_by(|a, b| a.name.cmp(&b.name));
+    tags.sort_by(|(a, _), (b, _)| a.name.cmp(&b.name));
+    let mut rollout = rollout;
+    if let Some(rollout) = rollout.as_mut() {
+        rollout.tags = tags
+            .iter()
+            .enumerate()
+            .filter_map(|(id, (_, target))| {
+                let i = tag_rollouts.iter().position(|(j, _)| j == target)?;
+                Some((TagId::new(id), tag_rollouts.swap_remove(i).1))
+            })
+            .collect();
+    }
+    let tags: Vec<Tag> = tags.into_iter().map(|(tag, _)| tag).collect();
     let mut header_names = HeaderSlots::default();
     let rules = rules::compile(&spec.rules, &tags, &mut header_names, checks);
     let sticky = spec
@@ -409,24 +422,24 @@ fn compile_destinations(
     }
     let destinations: Vec<Destination> = revisions
         .iter()
-        .map(|&revision| Destination {
-            revision: revision.into(),
-            cluster: match spec.clusters.get(revision) {
-                Some(cluster) => cluster.as_str().into(),
+        .map(|&revision| {
+            let cluster = match spec.clusters.get(revision) {
+                Some(cluster) => cluster.clone(),
                 None => defaults
                     .cluster_name(revision, &spec.name, &spec.namespace)
                     .into(),
-            },
+            };
+            Destination::new(revision, cluster)
         })
         .collect();
     for destination in &destinations {
-        if !is_cluster_name(&destination.cluster) {
+        if !is_cluster_name(destination.cluster()) {
             checks.fail(
                 "clusters",
                 ErrorKind::InvalidValue,
                 format_args!(
                     "cluster {:?} of revision {:?} is not a cluster name (printable ASCII, no spaces)",
-                    destination.cluster, destination.revision
+                    destination.cluster(), destination.revision
                 ),
             );
         }
