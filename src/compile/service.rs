@@ -425,9 +425,7 @@ fn compile_destinations(
         .map(|&revision| {
             let cluster = match spec.clusters.get(revision) {
                 Some(cluster) => cluster.clone(),
-                None => defaults
-                    .cluster_name(revision, &spec.name, &spec.namespace)
-                    .into(),
+                None => defaults.cluster_name(revision, &spec.name, &spec.namespace),
             };
             Destination::new(revision, cluster)
         })
