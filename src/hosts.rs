@@ -673,6 +673,11 @@ mod tests {
         }
     }
 
+    /// `t` resolves `host` with the tests' tags.
+    fn at<'t>(t: &'t HostTable, host: &str) -> HostMatch<'t> {
+        t.resolve(host, &Tags)
+    }
+
     fn s(index: usize) -> ServiceId {
         ServiceId::new(index)
     }
@@ -743,16 +748,13 @@ mod tests {
             "default.svc",
             "default.svc.cluster.local",
         ] {
+            assert_eq!(at(&t, &format!("web.{zone}")), HostMatch::Service(s(0)));
             assert_eq!(
-                t.resolve(&format!("web.{zone}"), &Tags),
-                HostMatch::Service(s(0))
-            );
-            assert_eq!(
-                t.resolve(&format!("v1-web.{zone}"), &Tags),
+                at(&t, &format!("v1-web.{zone}")),
                 HostMatch::Tag(s(0), tag(0))
             );
             assert_eq!(
-                t.resolve(&format!("v9-web.{zone}"), &Tags),
+                at(&t, &format!("v9-web.{zone}")),
                 HostMatch::NoSuchTag(s(0))
             );
         }
@@ -761,45 +763,21 @@ mod tests {
     #[test]
     fn external_zone_only_reaches_its_own_domain() {
         let t = table();
-        assert_eq!(
-            t.resolve("api.default.other.org", &Tags),
-            HostMatch::Service(s(1))
-        );
-        assert_eq!(
-            t.resolve("api.default.example.com", &Tags),
-            HostMatch::Unknown
-        );
-        assert_eq!(
-            t.resolve("web.default.other.org", &Tags),
-            HostMatch::Unknown
-        );
-        assert_eq!(
-            t.resolve("x-web.default.other.org", &Tags),
-            HostMatch::Unknown
-        );
-        assert_eq!(
-            t.resolve("api.default.svc", &Tags),
-            HostMatch::Service(s(1))
-        );
+        assert_eq!(at(&t, "api.default.other.org"), HostMatch::Service(s(1)));
+        assert_eq!(at(&t, "api.default.example.com"), HostMatch::Unknown);
+        assert_eq!(at(&t, "web.default.other.org"), HostMatch::Unknown);
+        assert_eq!(at(&t, "x-web.default.other.org"), HostMatch::Unknown);
+        assert_eq!(at(&t, "api.default.svc"), HostMatch::Service(s(1)));
     }
 
     #[test]
     fn unknown_shapes() {
         let t = table();
-        assert_eq!(t.resolve("web", &Tags), HostMatch::Unknown);
-        assert_eq!(
-            t.resolve("web.elsewhere.example.com", &Tags),
-            HostMatch::Unknown
-        );
-        assert_eq!(
-            t.resolve("-web.default.example.com", &Tags),
-            HostMatch::Unknown
-        );
-        assert_eq!(
-            t.resolve("webx.default.example.com", &Tags),
-            HostMatch::Unknown
-        );
-        assert_eq!(t.resolve("", &Tags), HostMatch::Unknown);
+        assert_eq!(at(&t, "web"), HostMatch::Unknown);
+        assert_eq!(at(&t, "web.elsewhere.example.com"), HostMatch::Unknown);
+        assert_eq!(at(&t, "-web.default.example.com"), HostMatch::Unknown);
+        assert_eq!(at(&t, "webx.default.example.com"), HostMatch::Unknown);
+        assert_eq!(at(&t, ""), HostMatch::Unknown);
     }
 
     #[test]
@@ -810,21 +788,18 @@ mod tests {
         add(&mut b, "ns", "example.com", &name, s(0), None).unwrap();
         let t = b.build(Side::Both);
         let host = |label: &str| format!("{label}.ns.example.com");
-        assert_eq!(t.resolve(&host(&name), &Tags), HostMatch::Service(s(0)));
+        assert_eq!(at(&t, &host(&name)), HostMatch::Service(s(0)));
         // The tag is not checked against DNS rules here: any prefix works.
         let long_tag = "x-".repeat(5000);
         assert_eq!(
-            t.resolve(&host(&format!("{long_tag}{name}")), &Tags),
+            at(&t, &host(&format!("{long_tag}{name}"))),
             HostMatch::NoSuchTag(s(0))
         );
         assert_eq!(
-            t.resolve(&host(&format!("v9-{name}")), &Tags),
+            at(&t, &host(&format!("v9-{name}"))),
             HostMatch::NoSuchTag(s(0))
         );
-        assert_eq!(
-            t.resolve(&host(&"-".repeat(60_000)), &Tags),
-            HostMatch::Unknown
-        );
+        assert_eq!(at(&t, &host(&"-".repeat(60_000))), HostMatch::Unknown);
     }
 
     #[test]
@@ -857,7 +832,7 @@ mod tests {
                 format!("{}.example.net", "-".repeat(n)),
                 format!("{}example.org", "www.".repeat(n / 4)),
             ] {
-                let (_, work) = work::measure(|| t.resolve(&host, &Tags));
+                let (_, work) = work::measure(|| at(&t, &host));
                 let limit = resolve_work_limit(host.len());
                 assert!(
                     work.within(&limit),
@@ -873,7 +848,7 @@ mod tests {
         // would be far over it.
         assert!(most_hashes > 60, "{most_hashes}");
         let (found, work) =
-            work::measure(|| t.resolve(&format!("{}{name}{zone}", "-".repeat(65_536)), &Tags));
+            work::measure(|| at(&t, &format!("{}{name}{zone}", "-".repeat(65_536))));
         assert_eq!(found, HostMatch::NoSuchTag(s(0)));
         assert!(work.hashes > 4, "{work:?}");
     }
