@@ -30,28 +30,31 @@ static PEAK: AtomicUsize = AtomicUsize::new(0);
 /// On only around the compile whose memory is measured.
 static COUNTING: AtomicBool = AtomicBool::new(false);
 
+fn added(bytes: usize) {
+    if COUNTING.load(Relaxed) {
+        let live = LIVE.fetch_add(bytes, Relaxed) + bytes;
+        PEAK.fetch_max(live, Relaxed);
+    }
+}
+
+fn removed(bytes: usize) {
+    if COUNTING.load(Relaxed) {
+        LIVE.fetch_sub(bytes, Relaxed);
+    }
+}
+
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-            PEAK.fetch_max(live, Relaxed);
-        }
+        added(layout.size());
         System.alloc(layout)
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Relaxed) {
-            LIVE.fetch_sub(layout.size(), Relaxed);
-        }
+        removed(layout.size());
         System.dealloc(ptr, layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if !COUNTING.load(Relaxed) {
-        } else if new_size >= layout.size() {
-            let live = LIVE.fetch_add(new_size - layout.size(), Relaxed) + new_size - layout.size();
-            PEAK.fetch_max(live, Relaxed);
-        } else {
-            LIVE.fetch_sub(layout.size() - new_size, Relaxed);
-        }
+        removed(layout.size());
+        added(new_size);
         System.realloc(ptr, layout, new_size)
     }
 }

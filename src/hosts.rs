@@ -284,7 +284,10 @@ impl Zone {
         };
         let mut missing = None;
         let mut split = |name: &str, tag: &str| -> Option<HostMatch<'static>> {
-            let entry = labels.get(name).filter(|_| !name.is_empty())?;
+            if name.is_empty() {
+                return None;
+            }
+            let entry = labels.get(name)?;
             let Label::Service(service) = entry.label else {
                 return None;
             };
@@ -340,13 +343,15 @@ fn first_label(host: &str) -> (&str, &str) {
 
 /// `label` without `prefix` and `suffix`, if it has them.
 fn strip_affixes<'l>(label: &'l str, prefix: &str, suffix: &str) -> Option<&'l str> {
-    let label = match prefix.is_empty() {
-        true => label,
-        false => label.strip_prefix(prefix)?,
+    let label = if prefix.is_empty() {
+        label
+    } else {
+        label.strip_prefix(prefix)?
     };
-    match suffix.is_empty() {
-        true => Some(label),
-        false => label.strip_suffix(suffix),
+    if suffix.is_empty() {
+        Some(label)
+    } else {
+        label.strip_suffix(suffix)
     }
 }
 

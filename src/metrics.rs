@@ -110,14 +110,18 @@ impl<C: Copy> MetricIds<C> {
 /// (the compiler refuses two revisions of a service that this makes one).
 pub(crate) fn stat_safe(s: &str) -> String {
     s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if kept_in_stats(c) { c } else { '_' })
         .collect()
+}
+
+/// Whether [`stat_safe`] keeps `s` as it is.
+pub(crate) fn is_stat_safe(s: &str) -> bool {
+    s.chars().all(kept_in_stats)
+}
+
+/// The characters counter names keep; every other one is written `_`.
+fn kept_in_stats(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
 
 #[cfg(test)]

@@ -139,7 +139,8 @@ pub(crate) struct Tag {
     pub(crate) destination: DestinationId,
     /// Whether the tag header and rules reach it on this table's side.
     pub(crate) reachable: bool,
-    /// Whether it has external hosts: it and its service are public.
+    /// Whether it has external hosts: its visibility (the lesser of its
+    /// own and its service's) is public.
     pub(crate) public: bool,
 }
 
@@ -437,14 +438,14 @@ impl Service {
         rng: &mut R,
     ) -> Choice<'s> {
         let headers = HeaderCache::new(request, &self.header_names, host);
-        let to_tag = |tag: &'s Tag, reason, written: bool, rng: &mut R| Choice {
-            destination: self.tag_destination(tag, &headers, request, rng),
+        let to_tag = |(id, tag): (TagId, &'s Tag), reason, written: bool, rng: &mut R| Choice {
+            destination: self.tag_destination(id, tag, &headers, request, rng),
             reason,
             tag: written.then_some(tag),
             new_sticky_key: None,
         };
         // 1. Tag host.
-        if let Some(tag) = tag.and_then(|t| self.tags.get(t.index())) {
+        if let Some(tag) = tag.and_then(|t| self.tag_by_id(t)) {
             return to_tag(tag, Reason::TagHost, true, rng);
         }
         // 2. Tag header; the client's header stays as sent, so no tag is
@@ -453,8 +454,8 @@ impl Service {
         if tag_header && !self.tags.is_empty() {
             if let Some(tag) = request
                 .header(TAG_HEADER)
-                .and_then(|v| self.tag(&v))
-                .filter(|t| t.reachable)
+                .and_then(|v| self.tag_by_id(self.tag_id(&v)?))
+                .filter(|(_, t)| t.reachable)
             {
                 return to_tag(tag, Reason::TagHeader, false, rng);
             }
@@ -464,8 +465,8 @@ impl Service {
             .rules
             .iter()
             .find(|rule| rule.matches(&headers))
-            .and_then(|rule| self.tags.get(rule.tag.index()))
-            .filter(|t| t.reachable)
+            .and_then(|rule| self.tag_by_id(rule.tag))
+            .filter(|(_, t)| t.reachable)
         {
             return to_tag(tag, Reason::Rule, true, rng);
         }
@@ -512,6 +513,7 @@ impl Service {
     /// it can be looked at.
     fn tag_destination(
         &self,
+        id: TagId,
         tag: &Tag,
         headers: &HeaderCache<'_, impl Request>,
         request: &impl Request,
@@ -519,7 +521,7 @@ impl Service {
     ) -> DestinationId {
         let stopped = self.guard.as_deref().is_some_and(Guard::is_tripped);
         let Some(split) = self
-            .tag_schedule(tag)
+            .tag_schedule(id)
             .filter(|_| !stopped)
             .and_then(|schedule| schedule.split_at(request.now_ms()))
         else {
@@ -536,9 +538,9 @@ impl Service {
         }
     }
 
-    /// The tag named exactly `name`.
-    fn tag(&self, name: &str) -> Option<&Tag> {
-        self.tag_id(name).and_then(|t| self.tags.get(t.index()))
+    /// The tag `id` names, with it.
+    fn tag_by_id(&self, id: TagId) -> Option<(TagId, &Tag)> {
+        Some((id, self.tags.get(id.index())?))
     }
 
     /// The id of the tag named exactly `name`.
@@ -583,16 +585,12 @@ impl Service {
 
     /// During a timed rollout, the schedule of a tag that follows the
     /// latest revision: it is split between the previous one and its own.
-    pub(crate) fn tag_schedule(&self, tag: &Tag) -> Option<&Schedule> {
-        let rolling = &self.rollout.as_deref()?.tags;
-        if rolling.is_empty() {
-            return None;
-        }
-        // Found by place, not by name: no string is compared per request.
-        let id = self.tags.iter().position(|t| std::ptr::eq(t, tag))?;
-        rolling
+    pub(crate) fn tag_schedule(&self, tag: TagId) -> Option<&Schedule> {
+        self.rollout
+            .as_deref()?
+            .tags
             .iter()
-            .find(|(t, _)| t.index() == id)
+            .find(|(t, _)| *t == tag)
             .map(|(_, schedule)| schedule)
     }
 

@@ -4,8 +4,8 @@
 
 use super::Checks;
 use crate::error::ErrorKind;
-use crate::ids::{CounterSlot, DestinationId};
-use crate::metrics::stat_safe;
+use crate::ids::{CounterSlot, DestinationId, TagId};
+use crate::metrics::{is_stat_safe, stat_safe};
 use crate::rollout::Schedule;
 use crate::routing::{Reason, Service, Tag};
 use crate::slots::RouteSlots;
@@ -34,10 +34,10 @@ pub(super) fn assign_slots(service: &mut Service, slots: &mut SlotCounter, check
     let mut split = vec![false; destinations];
     // Where a tag can send a request: its revision, and during a rollout
     // every revision of its schedule.
-    let reached = |tag: &Tag| -> Vec<DestinationId> {
+    let reached = |id: TagId, tag: &Tag| -> Vec<DestinationId> {
         let mut all = vec![tag.destination];
         for s in service
-            .tag_schedule(tag)
+            .tag_schedule(id)
             .into_iter()
             .flat_map(Schedule::splits)
         {
@@ -45,14 +45,14 @@ pub(super) fn assign_slots(service: &mut Service, slots: &mut SlotCounter, check
         }
         all
     };
-    for tag in service.tags.iter() {
-        for destination in reached(tag) {
+    for (id, tag) in service.tags.iter().enumerate() {
+        for destination in reached(TagId::new(id), tag) {
             set(&mut tagged, destination);
         }
     }
     for rule in service.rules.iter() {
         if let Some(tag) = service.tags.get(rule.tag.index()) {
-            for destination in reached(tag) {
+            for destination in reached(rule.tag, tag) {
                 set(&mut ruled, destination);
             }
         }
@@ -114,11 +114,10 @@ fn set(flags: &mut [bool], index: DestinationId) {
 fn check_distinct_counter_names(service: &Service, checks: &mut Checks) {
     // Revisions are distinct, so names that counter names keep as they are
     // (Knative's revision names always) cannot collide: nothing to compare.
-    let kept = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
     if service
         .destinations
         .iter()
-        .all(|d| d.revision.chars().all(kept))
+        .all(|d| is_stat_safe(&d.revision))
     {
         return;
     }

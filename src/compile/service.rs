@@ -84,9 +84,8 @@ pub(super) fn compile(
         Some(compiled) => (Some(compiled.rollout), compiled.tags),
         None => (None, Vec::new()),
     };
-    // As the host registry has it (`compile::hosts`): a tag's hosts are
-    // external when neither it nor its service is cluster-local.
-    let service_public = spec.visibility != Some(Visibility::ClusterLocal);
+    // A target's visibility is already the lesser of its own and its
+    // service's (`compile_traffic`), as the host registry has it.
     let target_public = |target: usize| {
         traffic
             .targets
@@ -104,7 +103,7 @@ pub(super) fn compile(
                 // neither by its hosts (it has none there) nor by the tag
                 // header or a rule.
                 reachable: side.serves_cluster_local() || target_public(target),
-                public: service_public && target_public(target),
+                public: target_public(target),
             };
             (tag, target)
         })
