@@ -30,6 +30,48 @@ pub(crate) fn find(s: &[u8], byte: u8) -> Option<usize> {
     s.iter().position(|&b| b == byte)
 }
 
+/// Whether `s` has no `:` (a port, or an IPv6 literal), no `[` and no ASCII
+/// upper case: such a host is already normalised but for a trailing dot.
+/// Eight bytes per step (the host of almost every request is plain; the
+/// byte-wise searches it replaces were a fifth of a decision).
+#[inline]
+pub(crate) fn is_plain_host(s: &[u8]) -> bool {
+    let mut chunks = s.chunks_exact(8);
+    let mut flagged = 0;
+    for chunk in &mut chunks {
+        flagged |= not_plain(word(chunk));
+    }
+    let rest = chunks.remainder();
+    let mut last = [0u8; 8];
+    if let Some(head) = last.get_mut(..rest.len()) {
+        head.copy_from_slice(rest);
+    }
+    // Zero padding is none of the flagged bytes.
+    flagged |= not_plain(u64::from_le_bytes(last));
+    flagged == 0
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `w` that is `:`, `[` or `A`..=`Z`.
+#[inline]
+fn not_plain(w: u64) -> u64 {
+    // A byte equal to `c` is a zero byte of `w ^ c`; the classic zero-byte
+    // test flags at least one byte exactly when there is one.
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let colon = zero(w ^ (ONES * u64::from(b':')));
+    let bracket = zero(w ^ (ONES * u64::from(b'[')));
+    // With each byte's high bit set first, subtracting a value below 0x80
+    // borrows from no neighbour: the high bit stays set exactly for the
+    // bytes whose low seven bits are at least that value.
+    let set = w | HIGH;
+    let at_least_a = set.wrapping_sub(ONES * u64::from(b'A')) & HIGH;
+    let past_z = set.wrapping_sub(ONES * u64::from(b'Z' + 1)) & HIGH;
+    let upper = at_least_a & !past_z & !w & HIGH;
+    colon | bracket | upper
+}
+
 #[inline]
 fn word(chunk: &[u8]) -> u64 {
     let mut w = [0u8; 8];
@@ -52,6 +94,27 @@ mod tests {
                 let mut b = a.to_vec();
                 b[at] ^= 1;
                 assert!(!same(a, &b), "len {len}, at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn is_plain_host_agrees_with_a_byte_by_byte_check() {
+        let flagged = |b: u8| b == b':' || b == b'[' || b.is_ascii_uppercase();
+        let base = b"svc-1.ns-1.example.com.abcdefghijkl".to_vec();
+        for len in 0..base.len() {
+            let plain = &base[..len];
+            assert!(is_plain_host(plain), "len {len}");
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = plain.to_vec();
+                    s[at] = b;
+                    assert_eq!(
+                        is_plain_host(&s),
+                        !flagged(b),
+                        "len {len}, at {at}, byte {b}"
+                    );
+                }
             }
         }
     }

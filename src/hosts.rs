@@ -623,6 +623,9 @@ impl Label {
 /// finds `traffic-example.default.example.com`. Borrows when nothing changes,
 /// which is the common case.
 pub fn normalize(authority: &str) -> Cow<'_, str> {
+    if crate::bytes::is_plain_host(authority.as_bytes()) {
+        return Cow::Borrowed(authority.strip_suffix('.').unwrap_or(authority));
+    }
     let host = strip_port(authority);
     let host = host.strip_suffix('.').unwrap_or(host);
     if host.bytes().any(|b| b.is_ascii_uppercase()) {
