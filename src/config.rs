@@ -386,7 +386,7 @@ impl Visitor<'_> for PercentVisitor {
             // Integral and in range, so the cast is exact.
             self.visit_u64(v as u64)
         } else {
-            Err(Self::out_of_range(v))
+            Err(Self::out_of_range(crate::decimal::Decimal(v)))
         }
     }
 }
@@ -423,7 +423,7 @@ mod tests {
         );
         assert_eq!(
             percent("18446744073709551616").unwrap_err(),
-            "must be an integer from 0 to 100, got 18446744073709552000"
+            "must be an integer from 0 to 100, got 18446744073709600000"
         );
         assert!(percent("\"80\"")
             .unwrap_err()

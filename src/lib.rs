@@ -18,6 +18,7 @@
 pub(crate) mod bytes;
 pub mod compile;
 pub mod config;
+pub(crate) mod decimal;
 pub mod error;
 pub mod fasthash;
 pub mod filter;

@@ -5,6 +5,7 @@ use super::rollout::whole_seconds;
 use super::service::Revisions;
 use super::Checks;
 use crate::config::GuardSpec;
+use crate::decimal::Decimal;
 use crate::error::ErrorKind;
 use crate::guard::{Guard, Policy};
 use crate::ids::DestinationId;
@@ -122,7 +123,8 @@ fn policy(spec: &GuardSpec, checks: &mut Checks) -> Option<Policy> {
             "guard.tolerance",
             ErrorKind::InvalidValue,
             format!(
-                "guard.tolerance must be more than 0 and less than 100 percentage points, got {tolerance}"
+                "guard.tolerance must be more than 0 and less than 100 percentage points, got {}",
+                Decimal(tolerance)
             ),
         );
     }

@@ -3,6 +3,7 @@
 use super::service::Revisions;
 use super::Checks;
 use crate::config::MirrorSpec;
+use crate::decimal::Decimal;
 use crate::error::ErrorKind;
 use crate::ids::DestinationId;
 use crate::mirror::Mirror;
@@ -25,7 +26,7 @@ pub(super) fn compile<'s>(
             ErrorKind::InvalidValue,
             format!(
                 "mirror.percent must be from 0 to 100 in steps of 0.01, got {}",
-                spec.percent
+                Decimal(spec.percent)
             ),
         );
     }
