@@ -81,6 +81,30 @@ fn duplicate_keys_are_refused_everywhere() {
     );
 }
 
+/// serde reads a struct from a JSON array too, field by field in
+/// declaration order: `"traffic": [["web-1", 100]]` was a traffic target.
+/// Where the schema has an object, only an object is read.
+#[test]
+fn an_array_is_not_read_as_an_object() {
+    let text = r#"{"services": [{"name": "web", "namespace": "ns",
+        "traffic": [["web-1", null, 100]]}]}"#;
+    assert_eq!(
+        errors_raw(text),
+        ["services[0] (web): traffic[0]: invalid type: sequence, expected an object"]
+    );
+    let text = r#"{"services": [["web", "ns"]]}"#;
+    assert_eq!(
+        errors_raw(text),
+        ["services[0]: invalid type: sequence, expected an object"]
+    );
+    let text = r#"{"services": [{"name": "web", "namespace": "ns",
+        "traffic": [{"revisionName": "web-1", "percent": 100}], "sticky": ["wid"]}]}"#;
+    assert_eq!(
+        errors_raw(text),
+        ["services[0] (web): sticky: invalid type: sequence, expected an object"]
+    );
+}
+
 /// The literals whose verdict used to depend on the build: the test build
 /// had serde_json's float_roundtrip (through a dev-dependency) and the
 /// module and the release tool did not. Every build now parses numbers the

@@ -7,6 +7,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::objects::from_slice;
 use super::suggest::suggest;
 use crate::config::{Document, ServiceSpec};
 use crate::error::{ConfigError, ConfigErrors, ErrorKind};
@@ -44,8 +45,7 @@ pub(super) fn read(json: &[u8]) -> Result<Parts<'_>, ConfigErrors> {
             "configuration is empty: expected a JSON object with a \"services\" list",
         )));
     }
-    let head =
-        serde_json::from_slice::<Document<&RawValue>>(json).map_err(|error| locate(json, error))?;
+    let head = from_slice::<Document<&RawValue>>(json).map_err(|error| locate(json, error))?;
     let mut errors = Vec::new();
     let services = head
         .services
@@ -53,7 +53,7 @@ pub(super) fn read(json: &[u8]) -> Result<Parts<'_>, ConfigErrors> {
         .enumerate()
         .map(|(index, service)| {
             let service = service.get();
-            serde_json::from_slice::<ServiceSpec>(service.as_bytes())
+            from_slice::<ServiceSpec>(service.as_bytes())
                 .map_err(|error| errors.push(service_error(index, service, &error)))
                 .ok()
         })
@@ -83,12 +83,13 @@ struct ServiceParts<'a> {
 
 /// The elements of a JSON array, unparsed; `None` if it is not an array.
 fn elements(raw: Option<&RawValue>) -> Option<Vec<&RawValue>> {
-    serde_json::from_slice(raw?.get().as_bytes()).ok()
+    from_slice(raw?.get().as_bytes()).ok()
 }
 
 /// A serde error's message without its position, and the byte offset in
-/// `text` that the position points at (the last byte serde read).
-fn split_position(text: &str, error: &serde_json::Error) -> (String, usize) {
+/// `text` that the position points at (the last byte serde read); `None`
+/// when serde read none, an error about the whole text's value.
+fn split_position(text: &str, error: &serde_json::Error) -> (String, Option<usize>) {
     let message = error.to_string();
     let suffix = format!(" at line {} column {}", error.line(), error.column());
     let mut message = message
@@ -105,7 +106,7 @@ fn split_position(text: &str, error: &serde_json::Error) -> (String, usize) {
         .take(error.line().saturating_sub(1))
         .map(str::len)
         .sum();
-    (message, (line_start + error.column()).saturating_sub(1))
+    (message, (line_start + error.column()).checked_sub(1))
 }
 
 /// What kind of mistake a serde message describes.
@@ -141,12 +142,12 @@ fn path_at(text: &str, offset: usize) -> String {
     let mut offset = offset;
     for _ in 0..MAX_PATH_DEPTH {
         let children: Vec<(String, &RawValue)> = match value.as_bytes().first() {
-            Some(b'{') => serde_json::from_slice::<std::collections::BTreeMap<String, &RawValue>>(
-                value.as_bytes(),
-            )
-            .map(|fields| fields.into_iter().collect())
-            .unwrap_or_default(),
-            Some(b'[') => serde_json::from_slice::<Vec<&RawValue>>(value.as_bytes())
+            Some(b'{') => {
+                from_slice::<std::collections::BTreeMap<String, &RawValue>>(value.as_bytes())
+                    .map(|fields| fields.into_iter().collect())
+                    .unwrap_or_default()
+            }
+            Some(b'[') => from_slice::<Vec<&RawValue>>(value.as_bytes())
                 .map(|items| {
                     items
                         .into_iter()
@@ -192,11 +193,13 @@ fn at_path(path: &str, message: String) -> String {
 /// readable one, its name.
 fn service_error(index: usize, service: &str, error: &serde_json::Error) -> ConfigError {
     let (message, offset) = split_position(service, error);
-    let name = serde_json::from_slice::<ServiceParts>(service.as_bytes())
+    let name = from_slice::<ServiceParts>(service.as_bytes())
         .ok()
         .and_then(|p| p.name)
-        .and_then(|n| serde_json::from_slice::<String>(n.get().as_bytes()).ok());
-    let path = path_at(service, offset);
+        .and_then(|n| from_slice::<String>(n.get().as_bytes()).ok());
+    let path = offset
+        .map(|offset| path_at(service, offset))
+        .unwrap_or_default();
     ConfigError::service(
         index,
         name.as_deref(),
@@ -209,7 +212,7 @@ fn service_error(index: usize, service: &str, error: &serde_json::Error) -> Conf
 /// Re-reads a document whose own fields failed to parse to say which field,
 /// and which service, each error is in.
 fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
-    let document = match serde_json::from_slice::<&RawValue>(json) {
+    let document = match from_slice::<&RawValue>(json) {
         Ok(document) => document,
         Err(syntax) => {
             return ConfigErrors::one(ConfigError::document(
@@ -232,7 +235,7 @@ fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
     }
     // The document's own fields are wrong: report them, and each service's
     // shape, but judge no service without the settings it depends on.
-    let services = serde_json::from_slice::<DocumentParts>(text.as_bytes())
+    let services = from_slice::<DocumentParts>(text.as_bytes())
         .ok()
         .and_then(|parts| elements(parts.services));
     let mut errors: Vec<ConfigError> = services
@@ -241,7 +244,7 @@ fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
         .enumerate()
         .filter_map(|(index, service)| {
             let service = service.get();
-            let error = serde_json::from_slice::<ServiceSpec>(service.as_bytes()).err()?;
+            let error = from_slice::<ServiceSpec>(service.as_bytes()).err()?;
             Some(service_error(index, service, &error))
         })
         .collect();
@@ -250,7 +253,7 @@ fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
     let whole = std::str::from_utf8(json).unwrap_or(text);
     let (message, offset) = split_position(whole, &error);
     let path = offset_within(whole, text)
-        .and_then(|start| offset.checked_sub(start))
+        .and_then(|start| offset?.checked_sub(start))
         .map(|offset| path_at(text, offset))
         .unwrap_or_default();
     if errors.is_empty() || !path.starts_with("services") {

@@ -22,6 +22,7 @@ mod hosts;
 mod locate;
 mod metrics;
 mod mirror;
+mod objects;
 mod rollout;
 mod rules;
 mod service;
