@@ -30,20 +30,29 @@ ensure_target() {
 
 target=wasm32-wasip1
 ensure_target "$target"
+# Panic locations (in code that cannot panic, but whose checks the compiler
+# keeps) name the dependencies' source files by their path under cargo's
+# home; written relative to it, the module does not carry the builder's home
+# directory, and is 0.7 KB smaller.
+remap=""
+for registry in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
+  [ -d "$registry" ] && remap+=" --remap-path-prefix=${registry%/}=crates"
+done
 # Only the proxy-wasm shell (wasm/) and the core it links: the workspace's
 # command-line tool is a native program.
-cargo build --profile wasm --target "$target" -p knative-traffic-wasm
+RUSTFLAGS="${RUSTFLAGS:-}$remap" cargo build --profile wasm --target "$target" -p knative-traffic-wasm
 mkdir -p dist
 built="target/$target/wasm/knative_traffic_wasm.wasm"
 if command -v wasm-opt >/dev/null; then
   # The features rustc's wasm32-wasip1 output uses; wasm-opt refuses the
   # module unless they are named.
-  wasm-opt -Oz --strip-debug --strip-producers \
+  # --converge: passes again while the module still shrinks (0.5 KB).
+  wasm-opt -Oz --converge --strip-debug --strip-producers \
     --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
     --enable-nontrapping-float-to-int \
     "$built" -o dist/knative_traffic.wasm.tmp
   mv dist/knative_traffic.wasm.tmp dist/knative_traffic.wasm
-  how="cargo profile wasm, then wasm-opt -Oz"
+  how="cargo profile wasm, then wasm-opt -Oz --converge"
 else
   echo "wasm-build: wasm-opt not found (binaryen); the module is not shrunk further" >&2
   cp "$built" dist/knative_traffic.wasm

@@ -66,7 +66,7 @@ echo "### Module size"
 echo
 echo "| module | bytes | target | |"
 echo "|---|---:|---:|---|"
-echo "| dist/knative_traffic.wasm ($(command -v wasm-opt >/dev/null && echo 'profile wasm + wasm-opt -Oz' || echo 'profile wasm, no wasm-opt')) | $size | 300000 | $verdict |"
+echo "| dist/knative_traffic.wasm ($(command -v wasm-opt >/dev/null && echo 'profile wasm + wasm-opt -Oz --converge' || echo 'profile wasm, no wasm-opt')) | $size | 300000 | $verdict |"
 echo "| no-op filter (same profile, no wasm-opt), for scale | $noop | | |"
 echo
 
