@@ -53,7 +53,8 @@ type Answers = (u64, BTreeMap<String, u64>);
 /// `latest` tag's host rolls its 100% (1%, 51%, 100%). Each request is
 /// judged by the phase it was wholly sent and answered in; requests across
 /// a boundary (within a margin, for clock reads) are not judged. Bounds are
-/// 4 sigma (about 6e-5 false failures per check, 24 checks a run).
+/// 4 sigma, with exact binomial tails (6.3e-5 false failures per check, 24
+/// checks a run).
 #[test]
 fn a_latest_following_rollout_beside_a_pinned_target() {
     let backends = ["web-1", "web-2", "web-3"].map(Backend::start);
