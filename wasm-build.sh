@@ -34,9 +34,12 @@ ensure_target "$target"
 # keeps) name the dependencies' source files by their path under cargo's
 # home; written relative to it, the module does not carry the builder's home
 # directory, and is 0.7 KB smaller.
+# RUSTFLAGS splits on spaces, so a home with one in its path is left as it is.
 remap=""
 for registry in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
-  [ -d "$registry" ] && remap+=" --remap-path-prefix=${registry%/}=crates"
+  if [ -d "$registry" ] && [[ "$registry" != *[[:space:]]* ]]; then
+    remap+=" --remap-path-prefix=${registry%/}=crates"
+  fi
 done
 # Only the proxy-wasm shell (wasm/) and the core it links: the workspace's
 # command-line tool is a native program.
