@@ -27,7 +27,6 @@ use std::borrow::Cow;
 /// The host tables' maps, with the unkeyed lookup hash of [`crate::fasthash`]
 /// (why that is safe is said there).
 type HashMap<K, V> = std::collections::HashMap<K, V, BuildHostHasher>;
-type HashSet<K> = std::collections::HashSet<K, BuildHostHasher>;
 
 pub use crate::ids::{ServiceId, TagId};
 
@@ -368,19 +367,62 @@ impl<'t> From<Label> for HostMatch<'t> {
 /// whatever side the table is then built for.
 #[derive(Debug, Default)]
 pub struct HostTableBuilder {
-    /// Labels per namespace name; numbered when the table is built.
-    labels: HashMap<String, HashMap<Box<str>, LabelEntry>>,
-    /// Zone → (namespace name, domain of an external zone).
-    zones: HashMap<Box<str>, (String, Option<u32>)>,
+    /// Each namespace's name and labels, numbered as the table numbers them.
+    namespaces: Vec<(String, ShortKeyMap<LabelEntry>)>,
+    /// Namespace name → its place in `namespaces`.
+    namespace_ids: HashMap<String, u32>,
+    /// Zone → (namespace, domain of an external zone).
+    zones: HashMap<Box<str>, (u32, Option<u32>)>,
     domain_ids: HashMap<String, u32>,
-    /// Namespaces whose cluster-local zones are registered.
-    local_zones: HashSet<String>,
     /// How many labels each namespace will get, if known, so that its map
     /// is made once at its size instead of growing label by label.
     expected_labels: HashMap<String, usize>,
+    /// Where the last label went: a service adds its labels in a row, so
+    /// all but its first skip the namespace's, zones' and domain's lookups.
+    last: Last,
     whole: HashMap<Box<str>, Whole>,
     wildcards: HashMap<Box<str>, ServiceId>,
     tag_shape: Option<TagShape>,
+}
+
+/// The namespace, domain and external zone of the last label added, and
+/// what they were found to be.
+#[derive(Debug, Default)]
+struct Last {
+    namespace: String,
+    domain: String,
+    cluster_domain: String,
+    external_zone: Option<String>,
+    ids: Option<(u32, u32)>,
+}
+
+impl Last {
+    fn matches(&self, zoned: &Zoned<'_>) -> Option<(u32, u32)> {
+        let same = self.namespace == zoned.namespace
+            && self.domain == zoned.domain
+            && self.cluster_domain == zoned.cluster_domain
+            && zoned
+                .external_zone
+                .is_none_or(|z| self.external_zone.as_deref() == Some(z));
+        self.ids.filter(|_| same)
+    }
+
+    fn remember(&mut self, zoned: &Zoned<'_>, ids: (u32, u32)) {
+        // Overwritten in place: no allocation once the strings are long
+        // enough.
+        let set = |to: &mut String, from: &str| {
+            to.clear();
+            to.push_str(from);
+        };
+        set(&mut self.namespace, zoned.namespace);
+        set(&mut self.domain, zoned.domain);
+        set(&mut self.cluster_domain, zoned.cluster_domain);
+        match (&mut self.external_zone, zoned.external_zone) {
+            (Some(to), Some(from)) => set(to, from),
+            (to, from) => *to = from.map(str::to_owned),
+        }
+        self.ids = Some(ids);
+    }
 }
 
 /// Who already holds a host, when a second service claims it.
@@ -442,50 +484,62 @@ impl HostTableBuilder {
         service: ServiceId,
         tag: Option<TagId>,
     ) -> Result<(), HostClash> {
-        let namespace = zoned.namespace;
-        let domain = self.domain_id(zoned.domain);
-        if !self.local_zones.contains(namespace) {
-            self.local_zones.insert(namespace.to_owned());
-            for zone in cluster_local_zones(namespace, zoned.cluster_domain) {
-                self.zones.insert(zone.into(), (namespace.to_owned(), None));
+        let (namespace, domain) = match self.last.matches(&zoned) {
+            Some(ids) => ids,
+            None => {
+                let ids = self.enter(&zoned);
+                self.last.remember(&zoned, ids);
+                ids
             }
-        }
+        };
+        let Some((_, labels)) = self.namespaces.get_mut(namespace as usize) else {
+            return Ok(());
+        };
+        let entry = LabelEntry {
+            label: Label::of(service, tag),
+            domain,
+            public: zoned.public,
+        };
+        labels.insert_new(zoned.label, entry).map_err(|existing| {
+            // The same label in one namespace always shares the cluster-local
+            // hosts, whatever the domains, so it is one host claimed twice.
+            HostClash {
+                host: format!(
+                    "{}.{}.svc.{}",
+                    zoned.label, zoned.namespace, zoned.cluster_domain
+                ),
+                holder: existing.label.service(),
+            }
+        })
+    }
+
+    /// The ids of a label's namespace and domain, registering the
+    /// namespace's zones (and its external zone) the first time.
+    fn enter(&mut self, zoned: &Zoned<'_>) -> (u32, u32) {
+        let domain = self.domain_id(zoned.domain);
+        let namespace = match self.namespace_ids.get(zoned.namespace) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.namespaces.len()).unwrap_or(u32::MAX);
+                let expected = self.expected_labels.get(zoned.namespace).copied();
+                let labels = ShortKeyMap::with_capacity(expected.unwrap_or(0));
+                self.namespaces.push((zoned.namespace.to_owned(), labels));
+                self.namespace_ids.insert(zoned.namespace.to_owned(), id);
+                for zone in cluster_local_zones(zoned.namespace, zoned.cluster_domain) {
+                    self.zones.insert(zone.into(), (id, None));
+                }
+                id
+            }
+        };
         if let Some(zone) = zoned.external_zone {
             if !self.zones.contains_key(zone) {
                 // A domain of `svc` or `svc.{clusterDomain}` makes the
                 // external zone a cluster-local one, which already admits
                 // every domain.
-                self.zones
-                    .insert(zone.into(), (namespace.to_owned(), Some(domain)));
+                self.zones.insert(zone.into(), (namespace, Some(domain)));
             }
         }
-        // Looked up before inserting: most labels go to a namespace already
-        // seen, and an entry() would allocate its name every time.
-        if !self.labels.contains_key(namespace) {
-            let expected = self.expected_labels.get(namespace).copied().unwrap_or(0);
-            let map = HashMap::with_capacity_and_hasher(expected, BuildHostHasher);
-            self.labels.insert(namespace.to_owned(), map);
-        }
-        let Some(labels) = self.labels.get_mut(namespace) else {
-            return Ok(());
-        };
-        if let Some(existing) = labels.get(zoned.label) {
-            // The same label in one namespace always shares the cluster-local
-            // hosts, whatever the domains, so it is one host claimed twice.
-            return Err(HostClash {
-                host: format!("{}.{namespace}.svc.{}", zoned.label, zoned.cluster_domain),
-                holder: existing.label.service(),
-            });
-        }
-        labels.insert(
-            zoned.label.into(),
-            LabelEntry {
-                label: Label::of(service, tag),
-                domain,
-                public: zoned.public,
-            },
-        );
-        Ok(())
+        (namespace, domain)
     }
 
     /// Serves `host` whole as `service`, or as one of its tags: a custom
@@ -532,8 +586,8 @@ impl HostTableBuilder {
     /// The service that already serves `host` exactly, on any side.
     fn holder(&self, host: &str) -> Option<ServiceId> {
         let (first, rest) = first_label(host);
-        let zoned = self.zones.get(rest).and_then(|(namespace, domain)| {
-            let entry = self.labels.get(namespace)?.get(first)?;
+        let zoned = self.zones.get(rest).and_then(|&(namespace, domain)| {
+            let entry = self.namespaces.get(namespace as usize)?.1.get(first)?;
             domain
                 .is_none_or(|d| d == entry.domain && entry.public)
                 .then_some(entry.label.service())
@@ -554,18 +608,17 @@ impl HostTableBuilder {
 
     /// The table of the hosts `side` serves.
     pub fn build(self, side: Side) -> HostTable {
-        let mut index = HashMap::with_capacity_and_hasher(self.labels.len(), BuildHostHasher);
-        let mut namespaces = Vec::with_capacity(self.labels.len());
         // With a tag shape, tag hosts are found through their service's
         // label (`HostTable::resolve`): only services' labels are kept.
         let shaped = self.tag_shape.is_some();
-        for (name, labels) in self.labels {
-            index.insert(name, u32::try_from(namespaces.len()).unwrap_or(u32::MAX));
-            let kept = labels
-                .iter()
-                .filter(|(_, e)| !shaped || matches!(e.label, Label::Service(_)));
-            namespaces.push(kept.map(|(k, v)| (&**k, *v)).collect());
-        }
+        let namespaces = self
+            .namespaces
+            .into_iter()
+            .map(|(_, mut labels)| {
+                labels.retain(|e| !shaped || matches!(e.label, Label::Service(_)));
+                labels
+            })
+            .collect();
         let zones = self
             .zones
             .iter()
@@ -573,16 +626,7 @@ impl HostTableBuilder {
                 Some(_) => side.serves_public(),
                 None => side.serves_cluster_local(),
             })
-            .filter_map(|(zone, (namespace, domain))| {
-                let namespace = *index.get(namespace)?;
-                Some((
-                    &**zone,
-                    Zone {
-                        namespace,
-                        domain: *domain,
-                    },
-                ))
-            })
+            .map(|(zone, &(namespace, domain))| (&**zone, Zone { namespace, domain }))
             .collect();
         let public = side.serves_public();
         HostTable {

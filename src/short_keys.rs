@@ -73,6 +73,44 @@ impl<V> ShortKeyMap<V> {
         self.short.len() + self.long.len()
     }
 
+    /// Like [`HashMap::with_capacity_and_hasher`], for keys expected short.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        ShortKeyMap {
+            short: HashMap::with_capacity_and_hasher(capacity, BuildHostHasher),
+            long: HashMap::default(),
+        }
+    }
+
+    /// Adds `key` unless it is there: one lookup for both, and no
+    /// allocation for a short key. Gives the value already there.
+    pub(crate) fn insert_new(&mut self, key: &str, value: V) -> Result<(), &V> {
+        use std::collections::hash_map::Entry;
+        match Inline::of(key) {
+            Some(inline) => match self.short.entry(inline) {
+                Entry::Occupied(held) => Err(held.into_mut()),
+                Entry::Vacant(free) => {
+                    free.insert(value);
+                    Ok(())
+                }
+            },
+            None => match self.long.entry(key.into()) {
+                Entry::Occupied(held) => Err(held.into_mut()),
+                Entry::Vacant(free) => {
+                    free.insert(value);
+                    Ok(())
+                }
+            },
+        }
+    }
+
+    /// Keeps the entries `keep` accepts, and fits the maps to them.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) {
+        self.short.retain(|_, v| keep(v));
+        self.long.retain(|_, v| keep(v));
+        self.short.shrink_to_fit();
+        self.long.shrink_to_fit();
+    }
+
     pub(crate) fn insert(&mut self, key: &str, value: V) {
         match Inline::of(key) {
             Some(inline) => self.short.insert(inline, value),
@@ -114,5 +152,21 @@ mod tests {
         assert_eq!(map.get(&"a".repeat(40)), None);
         // A key and the same key with a zero byte more differ by length.
         assert_eq!(map.get("aa\0"), None);
+    }
+
+    #[test]
+    fn insert_new_keeps_the_first_value_and_retain_drops_the_rest() {
+        let long = "a".repeat(30);
+        let mut map = ShortKeyMap::with_capacity(4);
+        for key in ["a", long.as_str()] {
+            assert_eq!(map.insert_new(key, 1), Ok(()));
+            assert_eq!(map.insert_new(key, 2), Err(&1));
+        }
+        assert_eq!(map.insert_new("b", 3), Ok(()));
+        map.retain(|v| *v == 1);
+        assert_eq!(
+            (map.get("a"), map.get(&long), map.get("b")),
+            (Some(&1), Some(&1), None)
+        );
     }
 }
