@@ -43,7 +43,8 @@ impl Split {
     pub fn new(
         shares: impl IntoIterator<Item = (DestinationId, u32)>,
     ) -> Result<Split, SplitError> {
-        let mut merged: Vec<(DestinationId, u32)> = Vec::new();
+        let shares = shares.into_iter();
+        let mut merged: Vec<(DestinationId, u32)> = Vec::with_capacity(shares.size_hint().0);
         let mut total: u64 = 0;
         for (dest, share) in shares {
             total += u64::from(share);

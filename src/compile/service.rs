@@ -250,13 +250,14 @@ fn compile_traffic<'s>(
         &spec.traffic
     };
     let service_visibility = spec.visibility.unwrap_or(Visibility::Public);
-    let mut revisions = Revisions::default();
+    let mut revisions = Revisions(Vec::with_capacity(targets.len()));
     let mut resolved = Vec::with_capacity(targets.len());
-    let mut tags = Vec::new();
-    let mut first_use: Vec<(&str, usize)> = Vec::new();
+    let mut tags = Vec::with_capacity(targets.len());
+    let mut first_use: Vec<(&str, usize)> = Vec::with_capacity(targets.len());
     let mut sum: u32 = 0;
     for (j, target) in targets.iter().enumerate() {
-        let at = format!("traffic[{j}]");
+        // Written only for an error: most targets have none.
+        let at = || format!("traffic[{j}]");
         let named = target.revision_name.as_deref().filter(|r| !r.is_empty());
         let latest = target.latest_revision.unwrap_or(named.is_none());
         let revision = match (latest, named) {
@@ -267,14 +268,14 @@ fn compile_traffic<'s>(
             (true, Some(name)) => {
                 match latest_ready {
                     Some(latest) => checks.fail(
-                        &at,
+                        &at(),
                         ErrorKind::Conflict,
                         format_args!(
                             "latestRevision: true and revisionName {name:?}, but the latest ready revision is {latest:?}: where Knative's status writes both they name the same revision; in a spec, set one (a status taken during a rollout shows the split in force: write it as a rollout from the earlier revision)"
                         ),
                     ),
                     None => checks.fail(
-                        &at,
+                        &at(),
                         ErrorKind::Conflict,
                         format_args!(
                             "latestRevision: true and revisionName {name:?} exclude each other; set one"
@@ -285,7 +286,7 @@ fn compile_traffic<'s>(
             }
             (false, None) => {
                 checks.fail(
-                    &at,
+                    &at(),
                     ErrorKind::MissingField,
                     "latestRevision: false needs a revisionName",
                 );
@@ -301,7 +302,7 @@ fn compile_traffic<'s>(
                         );
                     } else {
                         checks.fail(
-                            &at,
+                            &at(),
                             ErrorKind::UnknownReference,
                             "follows the latest revision, but latestReadyRevisionName is not set",
                         );
@@ -312,7 +313,7 @@ fn compile_traffic<'s>(
             (false, Some(name)) => {
                 if !is_revision_name(name) {
                     checks.fail(
-                        &at,
+                        &at(),
                         ErrorKind::InvalidValue,
                         format_args!("revisionName {name:?} is not a revision name"),
                     );
@@ -333,7 +334,7 @@ fn compile_traffic<'s>(
         };
         if target.visibility.is_some() && tag.is_none() {
             checks.fail(
-                &at,
+                &at(),
                 ErrorKind::Conflict,
                 "visibility applies to a tag's hosts: give the target a tag, or set the service's visibility",
             );
@@ -353,19 +354,19 @@ fn compile_traffic<'s>(
             let label = defaults.tag_label(tag, &spec.name);
             if !is_dns1035_label(tag) {
                 checks.fail(
-                    &at,
+                    &at(),
                     ErrorKind::InvalidValue,
                     format_args!("tag {tag:?} is not {DNS1035}"),
                 );
             } else if let Some((_, first)) = first_use.iter().find(|(t, _)| *t == tag) {
                 checks.fail(
-                    &at,
+                    &at(),
                     ErrorKind::Conflict,
                     format_args!("tag {tag:?} is already used by traffic[{first}]"),
                 );
             } else if label.len() > MAX_LABEL {
                 checks.fail(
-                    &at,
+                    &at(),
                     ErrorKind::InvalidValue,
                     format_args!(
                         "tag {tag:?} makes the host label {label:?} longer than a DNS label's 63 characters"
@@ -373,7 +374,7 @@ fn compile_traffic<'s>(
                 );
             } else if !is_dns1123_label(&label) {
                 checks.fail(
-                    &at,
+                    &at(),
                     ErrorKind::InvalidValue,
                     format_args!(
                         "tag {tag:?} makes the host label {label:?} (by tagTemplate), which is not {DNS1123}"

@@ -150,16 +150,23 @@ impl Template {
         Ok(template)
     }
 
-    pub(crate) fn render(&self, values: Values<'_>) -> String {
-        let mut out = String::new();
-        for part in &self.parts {
-            out.push_str(match part {
+    pub(crate) fn render<'a>(&'a self, values: Values<'a>) -> String {
+        let part = |part: &'a Part| -> &'a str {
+            match part {
                 Part::Text(text) => text,
                 Part::Field(Field::Name) => values.name,
                 Part::Field(Field::Namespace) => values.namespace,
                 Part::Field(Field::Domain) => values.domain,
                 Part::Field(Field::Tag) => values.tag,
-            });
+            }
+        };
+        // Sized first: a compile renders several hosts and labels per
+        // service, and growing each string step by step cost more than
+        // the copying.
+        let len = self.parts.iter().map(|p| part(p).len()).sum();
+        let mut out = String::with_capacity(len);
+        for p in &self.parts {
+            out.push_str(part(p));
         }
         out
     }
