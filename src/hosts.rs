@@ -367,8 +367,10 @@ impl<'t> From<Label> for HostMatch<'t> {
 /// whatever side the table is then built for.
 #[derive(Debug, Default)]
 pub struct HostTableBuilder {
-    /// Each namespace's name and labels, numbered as the table numbers them.
-    namespaces: Vec<(String, ShortKeyMap<LabelEntry>)>,
+    /// Each namespace's labels, numbered as the table numbers them, with
+    /// its fullest cluster-local zone (`{namespace}.svc.{clusterDomain}`),
+    /// which names a clash.
+    namespaces: Vec<(Box<str>, ShortKeyMap<LabelEntry>)>,
     /// Namespace name → its place in `namespaces`.
     namespace_ids: HashMap<String, u32>,
     /// Zone → (namespace, domain of an external zone).
@@ -377,52 +379,9 @@ pub struct HostTableBuilder {
     /// How many labels each namespace will get, if known, so that its map
     /// is made once at its size instead of growing label by label.
     expected_labels: HashMap<String, usize>,
-    /// Where the last label went: a service adds its labels in a row, so
-    /// all but its first skip the namespace's, zones' and domain's lookups.
-    last: Last,
     whole: HashMap<Box<str>, Whole>,
     wildcards: HashMap<Box<str>, ServiceId>,
     tag_shape: Option<TagShape>,
-}
-
-/// The namespace, domain and external zone of the last label added, and
-/// what they were found to be.
-#[derive(Debug, Default)]
-struct Last {
-    namespace: String,
-    domain: String,
-    cluster_domain: String,
-    external_zone: Option<String>,
-    ids: Option<(u32, u32)>,
-}
-
-impl Last {
-    fn matches(&self, zoned: &Zoned<'_>) -> Option<(u32, u32)> {
-        let same = self.namespace == zoned.namespace
-            && self.domain == zoned.domain
-            && self.cluster_domain == zoned.cluster_domain
-            && zoned
-                .external_zone
-                .is_none_or(|z| self.external_zone.as_deref() == Some(z));
-        self.ids.filter(|_| same)
-    }
-
-    fn remember(&mut self, zoned: &Zoned<'_>, ids: (u32, u32)) {
-        // Overwritten in place: no allocation once the strings are long
-        // enough.
-        let set = |to: &mut String, from: &str| {
-            to.clear();
-            to.push_str(from);
-        };
-        set(&mut self.namespace, zoned.namespace);
-        set(&mut self.domain, zoned.domain);
-        set(&mut self.cluster_domain, zoned.cluster_domain);
-        match (&mut self.external_zone, zoned.external_zone) {
-            (Some(to), Some(from)) => set(to, from),
-            (to, from) => *to = from.map(str::to_owned),
-        }
-        self.ids = Some(ids);
-    }
 }
 
 /// Who already holds a host, when a second service claims it.
@@ -432,20 +391,25 @@ pub struct HostClash {
     pub holder: ServiceId,
 }
 
-/// A label to serve in a namespace's zones.
+/// Where a service's labels are served: its namespace's zones.
 #[derive(Debug, Clone, Copy)]
 pub struct Zoned<'a> {
     pub namespace: &'a str,
-    /// The external zone of the label's host (`{namespace}.{domain}` by the
-    /// default domain template), if the template puts the name first and
-    /// the label is public.
+    /// The external zone of the service's hosts (`{namespace}.{domain}` by
+    /// the default domain template), if the template puts the name first
+    /// and the service is public.
     pub external_zone: Option<&'a str>,
     /// The service's domain.
     pub domain: &'a str,
     pub cluster_domain: &'a str,
-    /// The service's name, or a tag's label.
-    pub label: &'a str,
-    pub public: bool,
+}
+
+/// A service's namespace and domain in the builder, entered once for all
+/// of its labels ([`HostTableBuilder::enter`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Place {
+    namespace: u32,
+    domain: u32,
 }
 
 /// A namespace's cluster-local zones, Knative's three forms of a
@@ -476,46 +440,10 @@ impl HostTableBuilder {
         self.tag_shape = shape;
     }
 
-    /// Registers a label (a service name, or a tag's label) in its
-    /// namespace's cluster-local zones and its external zone.
-    pub fn add(
-        &mut self,
-        zoned: Zoned<'_>,
-        service: ServiceId,
-        tag: Option<TagId>,
-    ) -> Result<(), HostClash> {
-        let (namespace, domain) = match self.last.matches(&zoned) {
-            Some(ids) => ids,
-            None => {
-                let ids = self.enter(&zoned);
-                self.last.remember(&zoned, ids);
-                ids
-            }
-        };
-        let Some((_, labels)) = self.namespaces.get_mut(namespace as usize) else {
-            return Ok(());
-        };
-        let entry = LabelEntry {
-            label: Label::of(service, tag),
-            domain,
-            public: zoned.public,
-        };
-        labels.insert_new(zoned.label, entry).map_err(|existing| {
-            // The same label in one namespace always shares the cluster-local
-            // hosts, whatever the domains, so it is one host claimed twice.
-            HostClash {
-                host: format!(
-                    "{}.{}.svc.{}",
-                    zoned.label, zoned.namespace, zoned.cluster_domain
-                ),
-                holder: existing.label.service(),
-            }
-        })
-    }
-
-    /// The ids of a label's namespace and domain, registering the
-    /// namespace's zones (and its external zone) the first time.
-    fn enter(&mut self, zoned: &Zoned<'_>) -> (u32, u32) {
+    /// Enters a service's namespace and domain, registering the
+    /// namespace's cluster-local zones the first time, and its external
+    /// zone.
+    pub fn enter(&mut self, zoned: Zoned<'_>) -> Place {
         let domain = self.domain_id(zoned.domain);
         let namespace = match self.namespace_ids.get(zoned.namespace) {
             Some(&id) => id,
@@ -523,9 +451,10 @@ impl HostTableBuilder {
                 let id = u32::try_from(self.namespaces.len()).unwrap_or(u32::MAX);
                 let expected = self.expected_labels.get(zoned.namespace).copied();
                 let labels = ShortKeyMap::with_capacity(expected.unwrap_or(0));
-                self.namespaces.push((zoned.namespace.to_owned(), labels));
+                let [bare, svc, full] = cluster_local_zones(zoned.namespace, zoned.cluster_domain);
+                self.namespaces.push((full.as_str().into(), labels));
                 self.namespace_ids.insert(zoned.namespace.to_owned(), id);
-                for zone in cluster_local_zones(zoned.namespace, zoned.cluster_domain) {
+                for zone in [bare, svc, full] {
                     self.zones.insert(zone.into(), (id, None));
                 }
                 id
@@ -539,7 +468,35 @@ impl HostTableBuilder {
                 self.zones.insert(zone.into(), (namespace, Some(domain)));
             }
         }
-        (namespace, domain)
+        Place { namespace, domain }
+    }
+
+    /// Registers a label (a service name, or a tag's label) in the zones of
+    /// the service's place; `public` if it has external hosts.
+    pub fn add(
+        &mut self,
+        place: Place,
+        label: &str,
+        public: bool,
+        service: ServiceId,
+        tag: Option<TagId>,
+    ) -> Result<(), HostClash> {
+        let Some((zone, labels)) = self.namespaces.get_mut(place.namespace as usize) else {
+            return Ok(());
+        };
+        let entry = LabelEntry {
+            label: Label::of(service, tag),
+            domain: place.domain,
+            public,
+        };
+        // The same label in one namespace always shares the cluster-local
+        // hosts, whatever the domains, so it is one host claimed twice.
+        labels
+            .insert_new(label, entry)
+            .map_err(|existing| HostClash {
+                host: format!("{label}.{zone}"),
+                holder: existing.label.service(),
+            })
     }
 
     /// Serves `host` whole as `service`, or as one of its tags: a custom
@@ -749,16 +706,14 @@ mod tests {
         tag: Option<TagId>,
     ) -> Result<(), HostClash> {
         let zone = format!("{namespace}.{domain}");
-        let zoned = Zoned {
+        let place = b.enter(Zoned {
             namespace,
             external_zone: Some(&zone),
             domain,
             cluster_domain: "cluster.local",
-            label,
-            public: true,
-        };
+        });
         b.set_tag_shape(Some(TagShape::knative_default()));
-        b.add(zoned, service, tag)
+        b.add(place, label, true, service, tag)
     }
 
     #[test]

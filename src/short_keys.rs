@@ -84,22 +84,9 @@ impl<V> ShortKeyMap<V> {
     /// Adds `key` unless it is there: one lookup for both, and no
     /// allocation for a short key. Gives the value already there.
     pub(crate) fn insert_new(&mut self, key: &str, value: V) -> Result<(), &V> {
-        use std::collections::hash_map::Entry;
         match Inline::of(key) {
-            Some(inline) => match self.short.entry(inline) {
-                Entry::Occupied(held) => Err(held.into_mut()),
-                Entry::Vacant(free) => {
-                    free.insert(value);
-                    Ok(())
-                }
-            },
-            None => match self.long.entry(key.into()) {
-                Entry::Occupied(held) => Err(held.into_mut()),
-                Entry::Vacant(free) => {
-                    free.insert(value);
-                    Ok(())
-                }
-            },
+            Some(inline) => insert_new(&mut self.short, inline, value),
+            None => insert_new(&mut self.long, key.into(), value),
         }
     }
 
@@ -119,13 +106,25 @@ impl<V> ShortKeyMap<V> {
     }
 }
 
+fn insert_new<K: Eq + Hash, V>(
+    map: &mut HashMap<K, V, BuildHostHasher>,
+    key: K,
+    value: V,
+) -> Result<(), &V> {
+    use std::collections::hash_map::Entry;
+    match map.entry(key) {
+        Entry::Occupied(held) => Err(held.into_mut()),
+        Entry::Vacant(free) => {
+            free.insert(value);
+            Ok(())
+        }
+    }
+}
+
 impl<'k, V> FromIterator<(&'k str, V)> for ShortKeyMap<V> {
     fn from_iter<I: IntoIterator<Item = (&'k str, V)>>(entries: I) -> Self {
         let entries = entries.into_iter();
-        let mut map = ShortKeyMap {
-            short: HashMap::with_capacity_and_hasher(entries.size_hint().0, BuildHostHasher),
-            long: HashMap::default(),
-        };
+        let mut map = ShortKeyMap::with_capacity(entries.size_hint().0);
         for (key, value) in entries {
             map.insert(key, value);
         }

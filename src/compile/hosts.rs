@@ -331,6 +331,16 @@ impl<'d> Registry<'d> {
         let domain = spec.domain.as_deref().unwrap_or(defaults.domain);
         let zone = defaults.external_zone(&spec.namespace, domain);
         let checked_zone = zone.as_deref().filter(|z| is_dns_name(z));
+        // A service's tags are public only if it is: its external zone is
+        // served exactly when it is public.
+        let place = self.builder.enter(Zoned {
+            namespace: &spec.namespace,
+            external_zone: zone
+                .as_deref()
+                .filter(|_| spec.visibility != Some(Visibility::ClusterLocal)),
+            domain,
+            cluster_domain: defaults.cluster_domain,
+        });
         for claim in own_claims(spec, defaults) {
             let Claim::Own {
                 label,
@@ -348,15 +358,7 @@ impl<'d> Registry<'d> {
                     None => continue,
                 },
             };
-            let zoned = Zoned {
-                namespace: &spec.namespace,
-                external_zone: zone.as_deref().filter(|_| public),
-                domain,
-                cluster_domain: defaults.cluster_domain,
-                label: &label,
-                public,
-            };
-            if let Err(c) = self.builder.add(zoned, id, tag) {
+            if let Err(c) = self.builder.add(place, &label, public, id, tag) {
                 checks.fail(
                     &origin.to_string(),
                     ErrorKind::Conflict,
