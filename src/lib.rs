@@ -36,6 +36,7 @@ pub(crate) mod short_keys;
 pub(crate) mod slots;
 pub mod split;
 pub(crate) mod sticky;
+pub(crate) mod tag_name;
 pub mod time;
 
 pub use compile::compile;

@@ -38,6 +38,7 @@ use crate::rollout::{Rollout, Schedule};
 use crate::rules::Rule;
 use crate::split::{DestinationId, Split};
 use crate::sticky::{new_key, Sticky};
+use crate::tag_name::{Query, TagName};
 
 /// Knative's tag header; also written on tag hosts and rule matches.
 pub const TAG_HEADER: &str = "knative-serving-tag";
@@ -135,7 +136,7 @@ impl Destination {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tag {
-    pub(crate) name: Box<str>,
+    pub(crate) name: TagName,
     pub(crate) destination: DestinationId,
     /// Whether the tag header and rules reach it on this table's side.
     pub(crate) reachable: bool,
@@ -210,8 +211,9 @@ pub struct Route<'t> {
     pub service: &'t Service,
     pub destination: &'t Destination,
     pub reason: Reason,
-    /// The tag the request reached: a tag host's or a rule's.
-    pub tag: Option<&'t str>,
+    /// The tag the request reached: a tag host's or a rule's; see
+    /// [`Route::tag`].
+    tag: Option<&'t TagName>,
     /// A fresh stickiness key, to hand to the client in a cookie.
     pub new_sticky_key: Option<String>,
     /// A custom domain's host, written into `K-Original-Host`.
@@ -222,7 +224,13 @@ pub struct Route<'t> {
     headers: &'t HeaderNames,
 }
 
-impl Route<'_> {
+impl<'t> Route<'t> {
+    /// The tag the request reached: a tag host's or a rule's. Read when it
+    /// is written, not when the decision is made.
+    pub fn tag(&self) -> Option<&'t str> {
+        self.tag.map(TagName::as_str)
+    }
+
     /// The chosen revision's place among the service's destinations.
     pub fn destination_id(&self) -> DestinationId {
         self.destination_id
@@ -277,7 +285,7 @@ impl RouteTable {
             service,
             destination,
             reason: choice.reason,
-            tag: choice.tag.map(|t| &*t.name),
+            tag: choice.tag.map(|t| &t.name),
             new_sticky_key: choice.new_sticky_key,
             original_host,
             mirror,
@@ -545,17 +553,18 @@ impl Service {
 
     /// The id of the tag named exactly `name`.
     pub(crate) fn tag_id(&self, name: &str) -> Option<TagId> {
-        // A service has a few tags: comparing each in place (lengths first)
-        // beats a binary search's `memcmp` calls. Many tags are searched.
+        // A service has a few tags: comparing each in place beats a binary
+        // search's `memcmp` calls. Many tags are searched.
         if self.tags.len() <= LINEAR_TAGS {
+            let query = Query::new(name);
             return self
                 .tags
                 .iter()
-                .position(|t| crate::bytes::same(t.name.as_bytes(), name.as_bytes()))
+                .position(|t| t.name.is(&query))
                 .map(TagId::new);
         }
         self.tags
-            .binary_search_by(|t| (*t.name).cmp(name))
+            .binary_search_by(|t| t.name.cmp_str(name))
             .ok()
             .map(TagId::new)
     }
@@ -565,7 +574,7 @@ impl Service {
         self.tags.iter().filter_map(|t| {
             self.destinations
                 .get(t.destination.index())
-                .map(|d| (&*t.name, d))
+                .map(|d| (t.name.as_str(), d))
         })
     }
 
@@ -580,7 +589,7 @@ impl Service {
         self.rollout
             .iter()
             .flat_map(|r| r.tags.iter())
-            .filter_map(|(id, schedule)| Some((&*self.tags.get(id.index())?.name, schedule)))
+            .filter_map(|(id, schedule)| Some((self.tags.get(id.index())?.name.as_str(), schedule)))
     }
 
     /// During a timed rollout, the schedule of a tag that follows the
@@ -630,7 +639,7 @@ impl<'t> Route<'t> {
         .into_iter()
         .chain(knative.then_some((DEFAULT_ROUTE_HEADER, default_route)))
         .chain(
-            self.tag
+            self.tag()
                 .filter(|_| knative)
                 .map(|tag| (TAG_HEADER, Some(tag))),
         )

@@ -197,7 +197,7 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
                 // The tag the request reached, on the tag-header path too
                 // (where the filter writes none): its rollout is the
                 // one the request took.
-                let tag = route.tag.map(str::to_owned).or_else(|| {
+                let tag = route.tag().map(str::to_owned).or_else(|| {
                     (route.reason == Reason::TagHeader)
                         .then(|| request.header(TAG_HEADER))
                         .flatten()

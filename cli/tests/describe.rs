@@ -672,7 +672,7 @@ fn every_host_listed_is_one_the_filter_routes_to_its_service() {
                             *service["namespace"].as_str().unwrap(),
                             "{file}: {name}"
                         );
-                        assert_eq!(route.tag, host["tag"].as_str(), "{file}: {name}");
+                        assert_eq!(route.tag(), host["tag"].as_str(), "{file}: {name}");
                         assert_eq!(
                             route.reason == knative_traffic::Reason::TagHost,
                             !host["tag"].is_null(),

@@ -543,7 +543,7 @@ mod tests {
                 match table.route(&host, &request, &mut rng) {
                     Decision::Route(r) => {
                         assert_eq!(*r.service.name, *spec.name, "{host}");
-                        assert_eq!(r.tag, served.tag.as_deref(), "{host}");
+                        assert_eq!(r.tag(), served.tag.as_deref(), "{host}");
                     }
                     other => panic!("{host}: {other:?}"),
                 }

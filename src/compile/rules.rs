@@ -64,7 +64,7 @@ pub(super) fn compile(
                 None
             }
         };
-        let tag = tags.iter().position(|t| *t.name == *spec.tag);
+        let tag = tags.iter().position(|t| t.name.as_str() == &*spec.tag);
         if tag.is_none() {
             checks.fail(
                 &at,

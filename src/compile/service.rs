@@ -18,6 +18,7 @@ use crate::request::{HeaderSlot, Source, COOKIE};
 use crate::routing::{Destination, Reason, Service, Tag};
 use crate::slots::RouteSlots;
 use crate::split::{DestinationId, Split, BUCKETS_PER_PERCENT};
+use crate::tag_name::TagName;
 
 /// Validates one service and builds its routing state. Returns `None` if it
 /// has errors (all reported).
@@ -97,7 +98,7 @@ pub(super) fn compile(
         .iter()
         .map(|&(name, destination, target)| {
             let tag = Tag {
-                name: name.into(),
+                name: TagName::new(name),
                 destination,
                 // On the public side, a cluster-local tag is reached
                 // neither by its hosts (it has none there) nor by the tag
@@ -108,7 +109,7 @@ pub(super) fn compile(
             (tag, target)
         })
         .collect();
-    tags.sort_by(|(a, _), (b, _)| a.name.cmp(&b.name));
+    tags.sort_by(|(a, _), (b, _)| a.name.cmp_str(b.name.as_str()));
     let mut rollout = rollout;
     if let Some(rollout) = rollout.as_mut() {
         rollout.tags = tags
