@@ -1,6 +1,7 @@
 //! What the routing rules read from a request: its headers (through the
 //! proxy, one at a time, each at most once) and the proxy's clock.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 
 pub use crate::ids::HeaderSlot;
@@ -13,8 +14,10 @@ pub trait Request {
     /// joined with `"; "`: over HTTP/1.1 a client may split its cookies over
     /// several `Cookie` headers, and a cookie in a later one is as much the
     /// client's as one in the first (HTTP/2 and HTTP/3 crumbs reach the
-    /// filter already joined so by Envoy).
-    fn header(&self, name: &str) -> Option<String>;
+    /// filter already joined so by Envoy). Borrowed where the value can be
+    /// read in place (the native module, plain requests): a rule or sticky
+    /// key then costs no copy.
+    fn header(&self, name: &str) -> Option<Cow<'_, str>>;
     /// The proxy's clock, in Unix milliseconds. Only asked for when a timed
     /// rollout is configured.
     fn now_ms(&self) -> u64;
@@ -24,14 +27,19 @@ pub trait Request {
 pub const COOKIE: &str = "cookie";
 
 /// Joins the values of several `Cookie` headers into one, as RFC 6265 has a
-/// user agent send them (`a=1; b=2`). `None` when there are none.
-pub fn join_cookie_headers<'v>(mut values: impl Iterator<Item = &'v str>) -> Option<String> {
-    let mut joined = values.next()?.to_owned();
+/// user agent send them (`a=1; b=2`). `None` when there are none; one
+/// header is borrowed as it is.
+pub fn join_cookie_headers<'v>(mut values: impl Iterator<Item = &'v str>) -> Option<Cow<'v, str>> {
+    let first = values.next()?;
+    let Some(second) = values.next() else {
+        return Some(Cow::Borrowed(first));
+    };
+    let mut joined = [first, second].join("; ");
     for value in values {
         joined.push_str("; ");
         joined.push_str(value);
     }
-    Some(joined)
+    Some(Cow::Owned(joined))
 }
 
 /// A request given as plain values, for simulations (the command-line tool)
@@ -66,7 +74,7 @@ impl PlainRequest {
 }
 
 impl Request for PlainRequest {
-    fn header(&self, name: &str) -> Option<String> {
+    fn header(&self, name: &str) -> Option<Cow<'_, str>> {
         let mut values = self
             .headers
             .iter()
@@ -75,7 +83,7 @@ impl Request for PlainRequest {
         if name == COOKIE {
             join_cookie_headers(values)
         } else {
-            values.next().map(str::to_owned)
+            values.next().map(Cow::Borrowed)
         }
     }
 
@@ -127,8 +135,8 @@ pub struct HeaderCache<'r, R: Request> {
     names: &'r [Box<str>],
     /// The normalised host, which routing has read before any rule.
     host: &'r str,
-    inline: [OnceCell<Option<String>>; INLINE_SLOTS],
-    more: Vec<OnceCell<Option<String>>>,
+    inline: [OnceCell<Option<Cow<'r, str>>>; INLINE_SLOTS],
+    more: Vec<OnceCell<Option<Cow<'r, str>>>>,
 }
 
 impl<'r, R: Request> HeaderCache<'r, R> {
@@ -181,9 +189,9 @@ mod tests {
     }
 
     impl Request for Counting {
-        fn header(&self, name: &str) -> Option<String> {
+        fn header(&self, name: &str) -> Option<Cow<'_, str>> {
             self.reads.set(self.reads.get() + 1);
-            (name == "cookie").then(|| "a=1; kn=\"x y\"".to_string())
+            (name == "cookie").then_some(Cow::Borrowed("a=1; kn=\"x y\""))
         }
         fn now_ms(&self) -> u64 {
             0
@@ -219,8 +227,8 @@ mod tests {
     fn slots_beyond_the_inline_ones_work_alike() {
         struct Echo;
         impl Request for Echo {
-            fn header(&self, name: &str) -> Option<String> {
-                Some(name.to_uppercase())
+            fn header(&self, name: &str) -> Option<Cow<'_, str>> {
+                Some(Cow::Owned(name.to_uppercase()))
             }
             fn now_ms(&self) -> u64 {
                 0
@@ -253,6 +261,21 @@ mod tests {
         let one = PlainRequest::default().with_header("cookie", "a=1");
         assert_eq!(one.header("cookie").as_deref(), Some("a=1"));
         assert_eq!(PlainRequest::default().header("cookie"), None);
+    }
+
+    #[test]
+    fn a_value_read_in_place_is_not_copied() {
+        let one = join_cookie_headers(["a=1"].into_iter());
+        assert!(matches!(one, Some(Cow::Borrowed("a=1"))));
+        let two = join_cookie_headers(["a=1", "b=2", "c=3"].into_iter());
+        assert!(matches!(two.as_deref(), Some("a=1; b=2; c=3")));
+        assert!(matches!(two, Some(Cow::Owned(_))));
+        assert_eq!(join_cookie_headers(std::iter::empty()), None);
+        let request = PlainRequest::default().with_header("x-user", "ann");
+        assert!(matches!(
+            request.header("x-user"),
+            Some(Cow::Borrowed("ann"))
+        ));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `simulate FILE --host H …`: routes N requests through the filter's own
 //! routing code and counts where they went and why.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -201,6 +202,7 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> io::Resul
                     (route.reason == Reason::TagHeader)
                         .then(|| request.header(TAG_HEADER))
                         .flatten()
+                        .map(Cow::into_owned)
                 });
                 Outcome::Routed {
                     destination: route

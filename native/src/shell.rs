@@ -2,6 +2,7 @@
 //! request as its hooks run. Safe code: the pointers are wrapped by `abi`
 //! and `hooks`.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
@@ -257,16 +258,22 @@ fn refused(what: &'static str) -> HostError {
 }
 
 impl Request for Streaming<'_> {
-    fn header(&self, name: &str) -> Option<String> {
-        let first = self.envoy.header(Map::Request, name, 0);
+    // Values are borrowed from Envoy's header map, for as long as `self` is:
+    // a `Streaming` lives for one hook, and changes headers only through
+    // `&mut self`, which the borrow rules out while a value is held.
+    fn header(&self, name: &str) -> Option<Cow<'_, str>> {
+        // SAFETY: as above.
+        let first = unsafe { self.envoy.header(Map::Request, name, 0) };
         if name == COOKIE && first.count > 1 {
             // Every Cookie header's value, each read by its index.
-            let values: Vec<Vec<u8>> = (0..first.count)
-                .filter_map(|i| self.envoy.header(Map::Request, name, i).value)
-                .collect();
-            return join_cookie_headers(values.iter().filter_map(|v| std::str::from_utf8(v).ok()));
+            return join_cookie_headers(
+                (0..first.count)
+                    // SAFETY: as above.
+                    .filter_map(|i| unsafe { self.envoy.header(Map::Request, name, i) }.value)
+                    .filter_map(|v| std::str::from_utf8(v).ok()),
+            );
         }
-        String::from_utf8(first.value?).ok()
+        std::str::from_utf8(first.value?).ok().map(Cow::Borrowed)
     }
 
     fn now_ms(&self) -> u64 {
@@ -285,7 +292,8 @@ impl StreamHost for Streaming<'_> {
     }
 
     fn has_request_header(&self, name: &str) -> bool {
-        self.envoy.header(Map::Request, name, 0).count > 0
+        // SAFETY: only the count is kept, and no value.
+        unsafe { self.envoy.header(Map::Request, name, 0) }.count > 0
     }
 
     fn set_request_header(&mut self, name: &str, value: &str) -> Result<(), HostError> {
@@ -318,8 +326,9 @@ impl StreamHost for Streaming<'_> {
     }
 
     fn response_status(&self) -> Option<u32> {
-        let status = self.envoy.header(Map::Response, ":status", 0).value?;
-        std::str::from_utf8(&status).ok()?.parse().ok()
+        // SAFETY: the value is parsed here and dropped.
+        let status = unsafe { self.envoy.header(Map::Response, ":status", 0) }.value?;
+        std::str::from_utf8(status).ok()?.parse().ok()
     }
 
     fn set_response_header(&mut self, name: &str, value: &str) -> Result<(), HostError> {

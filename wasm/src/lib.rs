@@ -10,6 +10,7 @@
 // Every other target builds an empty crate (see Cargo.toml).
 #![cfg(target_arch = "wasm32")]
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
@@ -140,11 +141,14 @@ impl TickHost for Host {
 }
 
 impl Request for Host {
-    fn header(&self, name: &str) -> Option<String> {
+    // proxy-wasm copies every value into the VM: nothing here can borrow.
+    fn header(&self, name: &str) -> Option<Cow<'_, str>> {
         if name == COOKIE {
-            request_cookies()
+            request_cookies().map(Cow::Owned)
         } else {
-            String::from_utf8(request_header_bytes(name)?).ok()
+            String::from_utf8(request_header_bytes(name)?)
+                .ok()
+                .map(Cow::Owned)
         }
     }
 
@@ -246,6 +250,7 @@ fn request_cookies() -> Option<String> {
             .filter(|(name, _)| name.eq_ignore_ascii_case(COOKIE))
             .filter_map(|(_, value)| std::str::from_utf8(value).ok()),
     )
+    .map(Cow::into_owned)
 }
 
 fn request_header_bytes(name: &str) -> Option<Vec<u8>> {

@@ -81,12 +81,13 @@ pub enum Level {
     Error = 4,
 }
 
-/// A header value as Envoy has it, copied out (its view is only valid until
-/// the next call that changes headers), and how many values the name has.
+/// A header value as Envoy has it, in place, and how many values the name
+/// has. The view is only valid until a header of its map changes, and only
+/// during the hook it was read in: see [`Filter::header`].
 #[derive(Debug, Default)]
-pub struct HeaderRead {
+pub struct HeaderRead<'a> {
     pub count: usize,
-    pub value: Option<Vec<u8>>,
+    pub value: Option<&'a [u8]>,
 }
 
 /// The bytes of an Envoy-owned view.

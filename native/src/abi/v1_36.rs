@@ -97,8 +97,13 @@ fn c(s: &[u8]) -> *mut c_char {
 }
 
 impl Filter {
-    /// Value `index` of header `name` of `map`.
-    pub fn header(self, map: Map, name: &str, index: usize) -> HeaderRead {
+    /// Value `index` of header `name` of `map`, read in place.
+    ///
+    /// # Safety
+    ///
+    /// The value is Envoy's own view: the caller drops it before the hook
+    /// returns and before any call that changes a header of `map`.
+    pub unsafe fn header<'a>(self, map: Map, name: &str, index: usize) -> HeaderRead<'a> {
         let get = match map {
             Map::Request => envoy_dynamic_module_callback_http_get_request_header,
             Map::Response => envoy_dynamic_module_callback_http_get_response_header,
@@ -117,9 +122,9 @@ impl Filter {
                 index,
             )
         };
-        // SAFETY: Envoy's view of the value, valid until a header changes;
-        // it is copied before anything else is called.
-        let value = (!ptr.is_null()).then(|| unsafe { bytes(ptr, len) }.to_vec());
+        // SAFETY: Envoy's view of the value, valid until a header changes,
+        // which the caller vouches it outlives no more than `'a`.
+        let value = (!ptr.is_null()).then(|| unsafe { bytes(ptr, len) });
         HeaderRead { count, value }
     }
 
@@ -140,7 +145,8 @@ impl Filter {
     /// Adds a value of header `name`, keeping the others. 1.36 can only
     /// replace, so this works where the header has no value yet.
     pub fn add_header(self, map: Map, name: &str, value: &str) -> Result<(), &'static str> {
-        if self.header(map, name, 0).count > 0 {
+        // SAFETY: only the count is kept, and no value.
+        if unsafe { self.header(map, name, 0) }.count > 0 {
             return Err("Envoy 1.36's ABI cannot add a second value to a header");
         }
         if self.set_header(map, name, Some(value)) {

@@ -134,8 +134,13 @@ extern "C" {
 }
 
 impl Filter {
-    /// Value `index` of header `name` of `map`.
-    pub fn header(self, map: Map, name: &str, index: usize) -> HeaderRead {
+    /// Value `index` of header `name` of `map`, read in place.
+    ///
+    /// # Safety
+    ///
+    /// The value is Envoy's own view: the caller drops it before the hook
+    /// returns and before any call that changes a header of `map`.
+    pub unsafe fn header<'a>(self, map: Map, name: &str, index: usize) -> HeaderRead<'a> {
         let mut result = EnvoyBuffer {
             ptr: core::ptr::null(),
             length: 0,
@@ -153,10 +158,10 @@ impl Filter {
                 &mut count,
             )
         };
-        // SAFETY: Envoy's view of the value, valid until a header changes;
-        // it is copied before anything else is called.
-        let value = (found && !result.ptr.is_null())
-            .then(|| unsafe { bytes(result.ptr, result.length) }.to_vec());
+        // SAFETY: Envoy's view of the value, valid until a header changes,
+        // which the caller vouches it outlives no more than `'a`.
+        let value =
+            (found && !result.ptr.is_null()).then(|| unsafe { bytes(result.ptr, result.length) });
         HeaderRead { count, value }
     }
 
