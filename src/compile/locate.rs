@@ -4,7 +4,9 @@
 //! which field each error is in, and to keep the services that do parse for
 //! the rules they may break.
 
-use serde::Deserialize;
+use std::cell::Cell;
+
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use super::objects::from_slice;
@@ -12,31 +14,91 @@ use super::suggest::suggest;
 use crate::config::{Document, ServiceSpec};
 use crate::error::{ConfigError, ConfigErrors, ErrorKind};
 
-/// A document read in parts: its own fields, and each service, parsed or
+/// A document read in parts: its own fields and each service, parsed or
 /// not, so that a service that does not parse hides no other's errors.
 pub(super) struct Parts<'a> {
-    pub(super) head: Document<&'a RawValue>,
-    /// `None` for a service that did not parse.
-    pub(super) services: Vec<Option<ServiceSpec>>,
-    /// Why each `None` did not, in service order.
+    pub(super) document: Document<ServiceSlot<'a>>,
+    /// Why each refused service was, in service order.
     pub(super) errors: Vec<ConfigError>,
+}
+
+/// A service as a read of the document leaves it: parsed, or its text (in
+/// the read that locates a refused document's errors, until it is parsed on
+/// its own), or refused. Boxed: serde grows the list by doubling, and a
+/// list of whole services would hold up to twice their room while it reads.
+pub(super) enum ServiceSlot<'a> {
+    Parsed(Box<ServiceSpec>),
+    Unparsed(&'a RawValue),
+    Refused,
+}
+
+impl ServiceSlot<'_> {
+    /// The service, if it parsed.
+    pub(super) fn spec(&self) -> Option<&ServiceSpec> {
+        match self {
+            ServiceSlot::Parsed(spec) => Some(spec),
+            ServiceSlot::Unparsed(_) | ServiceSlot::Refused => None,
+        }
+    }
+}
+
+thread_local! {
+    /// Whether a [`ServiceSlot`] is read parsed, set by [`reading`]. serde's
+    /// derived reader of [`Document`] takes no argument, so the choice
+    /// travels here: one reader then serves both reads of the document. A
+    /// second reader (`Document<ServiceSpec>` beside `Document<&RawValue>`)
+    /// added 4.9 KB to the Wasm module, over its size limit; this adds 1.3.
+    static PARSED: Cell<bool> = const { Cell::new(false) };
+}
+
+impl<'de> Deserialize<'de> for ServiceSlot<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Parsed where the flag cannot be read (a thread that is ending):
+        // the document is then accepted or refused as it should be, only
+        // `locate` names the errors.
+        if PARSED.try_with(Cell::get).unwrap_or(true) {
+            Box::<ServiceSpec>::deserialize(deserializer).map(ServiceSlot::Parsed)
+        } else {
+            <&RawValue>::deserialize(deserializer).map(ServiceSlot::Unparsed)
+        }
+    }
+}
+
+/// Runs `read` with every [`ServiceSlot`] read parsed, or unparsed.
+fn reading<T>(parsed: bool, read: impl FnOnce() -> T) -> T {
+    let _ = PARSED.try_with(|flag| flag.set(parsed));
+    let value = read();
+    let _ = PARSED.try_with(|flag| flag.set(false));
+    value
+}
+
+/// One service's text, parsed. Through [`ServiceSlot`], so that the module
+/// holds one reader of a service, not one per place it is read from.
+fn parse_service(text: &str) -> serde_json::Result<ServiceSlot<'_>> {
+    reading(true, || from_slice::<ServiceSlot>(text.as_bytes()))
 }
 
 /// Parses a configuration document. Errors name the service and the traffic
 /// target they are in where the document is valid JSON.
 pub fn parse(json: &[u8]) -> Result<Document, ConfigErrors> {
-    let parts = read(json)?;
+    let mut parts = read(json)?;
     if !parts.errors.is_empty() {
         return Err(ConfigErrors(parts.errors));
     }
-    let services = parts.services.into_iter().flatten().collect();
-    Ok(parts.head.with_services(services))
+    let services = std::mem::take(&mut parts.document.services)
+        .into_iter()
+        .filter_map(|slot| match slot {
+            ServiceSlot::Parsed(spec) => Some(*spec),
+            ServiceSlot::Unparsed(_) | ServiceSlot::Refused => None,
+        })
+        .collect();
+    Ok(parts.document.with_services(services))
 }
 
-/// Reads the document's own fields, leaving each service unparsed, then
-/// each service on its own: a bad service is reported with its index and
-/// name, and the good ones are kept. `Err` when the document's own fields
-/// do not parse.
+/// Reads the document in one typed pass. A document that pass refuses is
+/// read again with each service left unparsed, then each service on its
+/// own: a bad service is reported with its index and name, and the good
+/// ones are kept. `Err` when the document's own fields do not parse.
 pub(super) fn read(json: &[u8]) -> Result<Parts<'_>, ConfigErrors> {
     if json.iter().all(u8::is_ascii_whitespace) {
         return Err(ConfigErrors::one(ConfigError::document(
@@ -45,24 +107,29 @@ pub(super) fn read(json: &[u8]) -> Result<Parts<'_>, ConfigErrors> {
             "configuration is empty: expected a JSON object with a \"services\" list",
         )));
     }
-    let head = from_slice::<Document<&RawValue>>(json).map_err(|error| locate(json, error))?;
+    // One place reads the document, so that the module holds it once.
+    let mut parsed = true;
+    let mut document = loop {
+        match reading(parsed, || from_slice::<Document<ServiceSlot>>(json)) {
+            Ok(document) => break document,
+            Err(_) if parsed => parsed = false,
+            Err(error) => return Err(locate(json, error)),
+        }
+    };
     let mut errors = Vec::new();
-    let services = head
-        .services
-        .iter()
-        .enumerate()
-        .map(|(index, service)| {
+    for (index, slot) in document.services.iter_mut().enumerate() {
+        if let ServiceSlot::Unparsed(service) = *slot {
             let service = service.get();
-            from_slice::<ServiceSpec>(service.as_bytes())
-                .map_err(|error| errors.push(service_error(index, service, &error)))
-                .ok()
-        })
-        .collect();
-    Ok(Parts {
-        head,
-        services,
-        errors,
-    })
+            *slot = match parse_service(service) {
+                Ok(parsed) => parsed,
+                Err(error) => {
+                    errors.push(service_error(index, service, &error));
+                    ServiceSlot::Refused
+                }
+            };
+        }
+    }
+    Ok(Parts { document, errors })
 }
 
 /// The `services` list of a document, left unparsed; every other field is
@@ -244,7 +311,7 @@ fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
         .enumerate()
         .filter_map(|(index, service)| {
             let service = service.get();
-            let error = from_slice::<ServiceSpec>(service.as_bytes()).err()?;
+            let error = parse_service(service).err()?;
             Some(service_error(index, service, &error))
         })
         .collect();
@@ -281,5 +348,53 @@ fn kind(json: &str) -> &'static str {
         Some(b'[') => "an array",
         Some(b'{') => "an object",
         _ => "a number",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"name": "web", "namespace": "ns",
+        "traffic": [{"revisionName": "web-1", "percent": 100}]}"#;
+
+    fn flag() -> bool {
+        PARSED.with(Cell::get)
+    }
+
+    #[test]
+    fn a_document_that_parses_has_every_service_parsed() {
+        let json = format!(r#"{{"services": [{GOOD}, {GOOD}]}}"#);
+        let parts = read(json.as_bytes()).unwrap();
+        assert!(parts.errors.is_empty());
+        assert!(parts.document.services.iter().all(|s| s.spec().is_some()));
+        assert!(!flag(), "the flag is reset after the read");
+    }
+
+    #[test]
+    fn a_refused_service_is_read_again_without_hiding_the_others() {
+        let bad = r#"{"name": "api", "namespace": "ns", "traffic": [{"percent": "x"}]}"#;
+        let json = format!(r#"{{"services": [{GOOD}, {bad}, {GOOD}]}}"#);
+        let parts = read(json.as_bytes()).unwrap();
+        let parsed: Vec<bool> = parts
+            .document
+            .services
+            .iter()
+            .map(|s| s.spec().is_some())
+            .collect();
+        assert_eq!(parsed, [true, false, true]);
+        assert_eq!(parts.errors.len(), 1);
+        let error = parts.errors[0].to_string();
+        assert!(error.contains("services[1] (api)"), "{error}");
+        assert!(error.contains("traffic[0].percent"), "{error}");
+        assert!(!flag());
+    }
+
+    #[test]
+    fn a_document_whose_own_fields_are_wrong_is_refused_whole() {
+        let json = format!(r#"{{"domian": "example.com", "services": [{GOOD}]}}"#);
+        let errors = read(json.as_bytes()).err().unwrap();
+        assert!(errors.to_string().contains("domian"), "{errors}");
+        assert!(!flag());
     }
 }

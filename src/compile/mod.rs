@@ -50,8 +50,9 @@ pub fn compile(json: &[u8]) -> Result<RouteTable, ConfigErrors> {
 /// services compiled, so that one pass reports every service's errors.
 pub fn compile_for(json: &[u8], side: Side) -> Result<RouteTable, ConfigErrors> {
     let parts = locate::read(json)?;
-    let specs: Vec<Option<&ServiceSpec>> = parts.services.iter().map(Option::as_ref).collect();
-    match compile_services(&parts.head, &specs, side) {
+    let services = &parts.document.services;
+    let specs: Vec<Option<&ServiceSpec>> = services.iter().map(locate::ServiceSlot::spec).collect();
+    match compile_services(&parts.document, &specs, side) {
         Ok(mut table) if parts.errors.is_empty() => {
             table.generation = generation(json);
             Ok(table)
