@@ -23,13 +23,13 @@ pub(super) struct Parts<'a> {
 }
 
 /// A service as a read of the document leaves it: parsed, or its text (in
-/// the read that locates a refused document's errors, until it is parsed on
-/// its own), or refused. Boxed: serde grows the list by doubling, and a
-/// list of whole services would hold up to twice their room while it reads.
+/// the read that locates a refused document's errors; after it, a service
+/// that did not parse on its own). Boxed: serde grows the list by doubling,
+/// and a list of whole services would hold up to twice their room while it
+/// reads.
 pub(super) enum ServiceSlot<'a> {
     Parsed(Box<ServiceSpec>),
     Unparsed(&'a RawValue),
-    Refused,
 }
 
 impl ServiceSlot<'_> {
@@ -37,7 +37,7 @@ impl ServiceSlot<'_> {
     pub(super) fn spec(&self) -> Option<&ServiceSpec> {
         match self {
             ServiceSlot::Parsed(spec) => Some(spec),
-            ServiceSlot::Unparsed(_) | ServiceSlot::Refused => None,
+            ServiceSlot::Unparsed(_) => None,
         }
     }
 }
@@ -89,7 +89,7 @@ pub fn parse(json: &[u8]) -> Result<Document, ConfigErrors> {
         .into_iter()
         .filter_map(|slot| match slot {
             ServiceSlot::Parsed(spec) => Some(*spec),
-            ServiceSlot::Unparsed(_) | ServiceSlot::Refused => None,
+            ServiceSlot::Unparsed(_) => None,
         })
         .collect();
     Ok(parts.document.with_services(services))
@@ -120,13 +120,10 @@ pub(super) fn read(json: &[u8]) -> Result<Parts<'_>, ConfigErrors> {
     for (index, slot) in document.services.iter_mut().enumerate() {
         if let ServiceSlot::Unparsed(service) = *slot {
             let service = service.get();
-            *slot = match parse_service(service) {
-                Ok(parsed) => parsed,
-                Err(error) => {
-                    errors.push(service_error(index, service, &error));
-                    ServiceSlot::Refused
-                }
-            };
+            match parse_service(service) {
+                Ok(parsed) => *slot = parsed,
+                Err(error) => errors.push(service_error(index, service, &error)),
+            }
         }
     }
     Ok(Parts { document, errors })
