@@ -9,7 +9,7 @@ use std::cell::Cell;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-use super::objects::from_slice;
+use super::objects::from_str;
 use super::suggest::suggest;
 use crate::config::{Document, ServiceSpec};
 use crate::error::{ConfigError, ConfigErrors, ErrorKind};
@@ -75,7 +75,7 @@ fn reading<T>(parsed: bool, read: impl FnOnce() -> T) -> T {
 /// One service's text, parsed. Through [`ServiceSlot`], so that the module
 /// holds one reader of a service, not one per place it is read from.
 fn parse_service(text: &str) -> serde_json::Result<ServiceSlot<'_>> {
-    reading(true, || from_slice::<ServiceSlot>(text.as_bytes()))
+    reading(true, || from_str::<ServiceSlot>(text))
 }
 
 /// Parses a configuration document. Errors name the service and the traffic
@@ -98,7 +98,8 @@ pub fn parse(json: &[u8]) -> Result<Document, ConfigErrors> {
 /// Reads the document in one typed pass. A document that pass refuses is
 /// read again with each service left unparsed, then each service on its
 /// own: a bad service is reported with its index and name, and the good
-/// ones are kept. `Err` when the document's own fields do not parse.
+/// ones are kept. `Err` when the document is not UTF-8 or its own fields
+/// do not parse.
 pub(super) fn read(json: &[u8]) -> Result<Parts<'_>, ConfigErrors> {
     if json.iter().all(u8::is_ascii_whitespace) {
         return Err(ConfigErrors::one(ConfigError::document(
@@ -107,10 +108,11 @@ pub(super) fn read(json: &[u8]) -> Result<Parts<'_>, ConfigErrors> {
             "configuration is empty: expected a JSON object with a \"services\" list",
         )));
     }
+    let json = std::str::from_utf8(json).map_err(|e| not_utf8(json, e.valid_up_to()))?;
     // One place reads the document, so that the module holds it once.
     let mut parsed = true;
     let mut document = loop {
-        match reading(parsed, || from_slice::<Document<ServiceSlot>>(json)) {
+        match reading(parsed, || from_str::<Document<ServiceSlot>>(json)) {
             Ok(document) => break document,
             Err(_) if parsed => parsed = false,
             Err(error) => return Err(locate(json, error)),
@@ -147,7 +149,13 @@ struct ServiceParts<'a> {
 
 /// The elements of a JSON array, unparsed; `None` if it is not an array.
 fn elements(raw: Option<&RawValue>) -> Option<Vec<&RawValue>> {
-    from_slice(raw?.get().as_bytes()).ok()
+    from_str(raw?.get()).ok()
+}
+
+/// ` at line {line} column {column}`, as serde_json ends a message. One
+/// place formats it: each place that formats costs the module room.
+fn at_line(line: usize, column: usize) -> String {
+    format!(" at line {line} column {column}")
 }
 
 /// A serde error's message without its position, and the byte offset in
@@ -155,7 +163,7 @@ fn elements(raw: Option<&RawValue>) -> Option<Vec<&RawValue>> {
 /// when serde read none, an error about the whole text's value.
 fn split_position(text: &str, error: &serde_json::Error) -> (String, Option<usize>) {
     let message = error.to_string();
-    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    let suffix = at_line(error.line(), error.column());
     let mut message = message
         .strip_suffix(&suffix)
         .map_or(message.clone(), str::to_owned);
@@ -206,12 +214,10 @@ fn path_at(text: &str, offset: usize) -> String {
     let mut offset = offset;
     for _ in 0..MAX_PATH_DEPTH {
         let children: Vec<(String, &RawValue)> = match value.as_bytes().first() {
-            Some(b'{') => {
-                from_slice::<std::collections::BTreeMap<String, &RawValue>>(value.as_bytes())
-                    .map(|fields| fields.into_iter().collect())
-                    .unwrap_or_default()
-            }
-            Some(b'[') => from_slice::<Vec<&RawValue>>(value.as_bytes())
+            Some(b'{') => from_str::<std::collections::BTreeMap<String, &RawValue>>(value)
+                .map(|fields| fields.into_iter().collect())
+                .unwrap_or_default(),
+            Some(b'[') => from_str::<Vec<&RawValue>>(value)
                 .map(|items| {
                     items
                         .into_iter()
@@ -257,10 +263,10 @@ fn at_path(path: &str, message: String) -> String {
 /// readable one, its name.
 fn service_error(index: usize, service: &str, error: &serde_json::Error) -> ConfigError {
     let (message, offset) = split_position(service, error);
-    let name = from_slice::<ServiceParts>(service.as_bytes())
+    let name = from_str::<ServiceParts>(service)
         .ok()
         .and_then(|p| p.name)
-        .and_then(|n| from_slice::<String>(n.get().as_bytes()).ok());
+        .and_then(|n| from_str::<String>(n.get()).ok());
     let path = offset
         .map(|offset| path_at(service, offset))
         .unwrap_or_default();
@@ -275,8 +281,8 @@ fn service_error(index: usize, service: &str, error: &serde_json::Error) -> Conf
 
 /// Re-reads a document whose own fields failed to parse to say which field,
 /// and which service, each error is in.
-fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
-    let document = match from_slice::<&RawValue>(json) {
+fn locate(json: &str, error: serde_json::Error) -> ConfigErrors {
+    let document = match from_str::<&RawValue>(json) {
         Ok(document) => document,
         Err(syntax) => {
             return ConfigErrors::one(ConfigError::document(
@@ -299,7 +305,7 @@ fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
     }
     // The document's own fields are wrong: report them, and each service's
     // shape, but judge no service without the settings it depends on.
-    let services = from_slice::<DocumentParts>(text.as_bytes())
+    let services = from_str::<DocumentParts>(text)
         .ok()
         .and_then(|parts| elements(parts.services));
     let mut errors: Vec<ConfigError> = services
@@ -314,9 +320,8 @@ fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
         .collect();
     // An error outside the services (the typed parse stops at the first).
     // `json` holds `text`, which the parse above borrowed from it.
-    let whole = std::str::from_utf8(json).unwrap_or(text);
-    let (message, offset) = split_position(whole, &error);
-    let path = offset_within(whole, text)
+    let (message, offset) = split_position(json, &error);
+    let path = offset_within(json, text)
         .and_then(|start| offset?.checked_sub(start))
         .map(|offset| path_at(text, offset))
         .unwrap_or_default();
@@ -324,9 +329,8 @@ fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
         let kind = kind_of(&message);
         let message = if path.is_empty() {
             format!(
-                "configuration: {message} at line {} column {}",
-                error.line(),
-                error.column()
+                "configuration: {message}{}",
+                at_line(error.line(), error.column())
             )
         } else {
             format!("{path}: {message}")
@@ -334,6 +338,28 @@ fn locate(json: &[u8], error: serde_json::Error) -> ConfigErrors {
         errors.insert(0, ConfigError::document(&path, kind, message));
     }
     ConfigErrors(errors)
+}
+
+/// A document that is not UTF-8 (JSON's encoding), refused whole at its
+/// first byte that is not, with the message serde_json gave it when it
+/// still read bytes.
+fn not_utf8(json: &[u8], valid: usize) -> ConfigErrors {
+    let (mut line, mut column) = (1, 1);
+    for &byte in json.get(..valid).unwrap_or_default() {
+        (line, column) = if byte == b'\n' {
+            (line + 1, 1)
+        } else {
+            (line, column + 1)
+        };
+    }
+    ConfigErrors::one(ConfigError::document(
+        "",
+        ErrorKind::Syntax,
+        format!(
+            "configuration is not valid JSON: invalid unicode code point{}",
+            at_line(line, column)
+        ),
+    ))
 }
 
 /// What a JSON value is, from its first character.
@@ -384,6 +410,31 @@ mod tests {
         let error = parts.errors[0].to_string();
         assert!(error.contains("services[1] (api)"), "{error}");
         assert!(error.contains("traffic[0].percent"), "{error}");
+        assert!(!flag());
+    }
+
+    #[test]
+    fn a_document_that_is_not_utf8_is_refused_at_its_first_such_byte() {
+        // As serde_json answered when it read bytes: the line and column
+        // of the first byte that is not UTF-8, in a string or not.
+        for (json, at) in [
+            (
+                &b"{\"services\": [\n{\"name\": \"a\xff\"}]}"[..],
+                "line 2 column 12",
+            ),
+            (
+                b"{\"domain\": \"\xe2\x82\", \"services\": []}",
+                "line 1 column 13",
+            ),
+            (b"{\"services\": [], \"x\xc3\": 1}", "line 1 column 20"),
+            (b"{\"services\": []}\n\xff", "line 2 column 1"),
+        ] {
+            let errors = read(json).err().unwrap().to_string();
+            assert_eq!(
+                errors,
+                format!("configuration is not valid JSON: invalid unicode code point at {at}")
+            );
+        }
         assert!(!flag());
     }
 
