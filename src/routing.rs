@@ -121,10 +121,14 @@ pub struct Destination {
 }
 
 impl Destination {
-    pub(crate) fn new(revision: &str, cluster: String) -> Destination {
+    /// `cluster`: `None` when it is named as the revision.
+    pub(crate) fn new(revision: &str, cluster: Option<String>) -> Destination {
         Destination {
             revision: revision.into(),
-            cluster: (cluster != revision).then(|| cluster.into()),
+            cluster: match cluster {
+                Some(cluster) if cluster != revision => Some(cluster.into()),
+                _ => None,
+            },
         }
     }
 

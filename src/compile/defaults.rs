@@ -131,12 +131,18 @@ impl<'d> Defaults<'d> {
 
     /// A tag's name in hosts, by the tag template (`{tag}-{name}` by
     /// default): Knative's `HostnameFromTemplate`.
-    pub(super) fn tag_label(&self, tag: &str, name: &str) -> String {
-        self.tag_template.render(Values {
-            name,
-            tag,
-            ..Values::default()
-        })
+    /// Written into `label`, in place of what it held: a compile checks
+    /// every tag's label, and one buffer spares 10,000 services an
+    /// allocation per tag.
+    pub(super) fn tag_label(&self, tag: &str, name: &str, label: &mut String) {
+        self.tag_template.render_into(
+            Values {
+                name,
+                tag,
+                ..Values::default()
+            },
+            label,
+        );
     }
 
     /// The external host of `name` (a service's name, or a tag's label) by
@@ -162,17 +168,24 @@ impl<'d> Defaults<'d> {
         }))
     }
 
-    /// The cluster of `revision` by the document's template.
-    pub(super) fn cluster_name(&self, revision: &str, service: &str, namespace: &str) -> String {
+    /// The cluster of `revision` by the document's template; `None` for
+    /// the default, which names it as the revision (the common case: no
+    /// copy, where three replace passes would make one).
+    pub(super) fn cluster_name(
+        &self,
+        revision: &str,
+        service: &str,
+        namespace: &str,
+    ) -> Option<String> {
         if self.cluster_template == DEFAULT_CLUSTER_TEMPLATE {
-            // The default, and the common case: one copy instead of three
-            // replace passes.
-            return revision.to_owned();
+            return None;
         }
-        self.cluster_template
-            .replace("{revision}", revision)
-            .replace("{service}", service)
-            .replace("{namespace}", namespace)
+        Some(
+            self.cluster_template
+                .replace("{revision}", revision)
+                .replace("{service}", service)
+                .replace("{namespace}", namespace),
+        )
     }
 }
 

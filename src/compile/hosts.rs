@@ -24,10 +24,15 @@ use crate::routing::Service;
 /// place of its first label (`a-www.example.com` for tag `a` of
 /// `www.example.com`).
 fn custom_domain_tag_host(defaults: &Defaults, tag: &str, host: &str) -> String {
-    match host.split_once('.') {
-        Some((first, rest)) => format!("{}.{rest}", defaults.tag_label(tag, first)),
-        None => defaults.tag_label(tag, host),
+    // A custom domain is a DNS name: no empty label after a dot.
+    let (first, rest) = host.split_once('.').unwrap_or((host, ""));
+    let mut label = String::new();
+    defaults.tag_label(tag, first, &mut label);
+    if !rest.is_empty() {
+        label.push('.');
+        label.push_str(rest);
     }
+    label
 }
 
 /// The field a service's own claim comes from, worded only for an error:
@@ -108,11 +113,15 @@ fn own_claims<'s>(spec: &'s ServiceSpec, defaults: &Defaults) -> Vec<Claim<'s>> 
         origin: Origin::Name(&spec.name),
         public,
     })
-    .chain(tags(spec).into_iter().map(|(tag, j, public)| Claim::Own {
-        label: Cow::Owned(defaults.tag_label(tag, &spec.name)),
-        tag: Some(tag),
-        origin: Origin::Tag(j, tag),
-        public,
+    .chain(tags(spec).into_iter().map(|(tag, j, public)| {
+        let mut label = String::new();
+        defaults.tag_label(tag, &spec.name, &mut label);
+        Claim::Own {
+            label: Cow::Owned(label),
+            tag: Some(tag),
+            origin: Origin::Tag(j, tag),
+            public,
+        }
     }))
     .collect()
 }

@@ -259,6 +259,7 @@ fn compile_traffic<'s>(
     let mut tags = Vec::with_capacity(targets.len());
     let mut first_use: Vec<(&str, usize)> = Vec::with_capacity(targets.len());
     let mut sum: u32 = 0;
+    let mut label = String::new();
     for (j, target) in targets.iter().enumerate() {
         // Written only for an error: most targets have none.
         let at = || format!("traffic[{j}]");
@@ -355,7 +356,7 @@ fn compile_traffic<'s>(
         }
         // Knative's validation skips an empty tag: the target is untagged.
         if let Some(tag) = tag {
-            let label = defaults.tag_label(tag, &spec.name);
+            defaults.tag_label(tag, &spec.name, &mut label);
             if !is_dns1035_label(tag) {
                 checks.fail(
                     &at(),
@@ -428,7 +429,7 @@ fn compile_destinations(
         .iter()
         .map(|&revision| {
             let cluster = match spec.clusters.get(revision) {
-                Some(cluster) => cluster.clone(),
+                Some(cluster) => Some(cluster.clone()),
                 None => defaults.cluster_name(revision, &spec.name, &spec.namespace),
             };
             Destination::new(revision, cluster)

@@ -151,6 +151,13 @@ impl Template {
     }
 
     pub(crate) fn render<'a>(&'a self, values: Values<'a>) -> String {
+        let mut out = String::new();
+        self.render_into(values, &mut out);
+        out
+    }
+
+    /// [`Template::render`] into `out`, in place of what it held.
+    pub(crate) fn render_into<'a>(&'a self, values: Values<'a>, out: &mut String) {
         let part = |part: &'a Part| -> &'a str {
             match part {
                 Part::Text(text) => text,
@@ -163,11 +170,11 @@ impl Template {
         // Sized first: a compile renders several hosts and labels per
         // service, and a profile showed the reallocations as it grew.
         let len = self.parts.iter().map(|p| part(p).len()).sum();
-        let mut out = String::with_capacity(len);
+        out.clear();
+        out.reserve(len);
         for p in &self.parts {
             out.push_str(part(p));
         }
-        out
     }
 
     /// For a domain template that starts with `{{.Name}}.` and names the
