@@ -17,7 +17,7 @@ use crate::config::{Document, ServiceSpec, Visibility};
 use crate::error::{ConfigError, ErrorKind};
 use crate::hosts::{cluster_local_zones, HostClash, HostTable, HostTableBuilder, Side, Zoned};
 use crate::ids::ServiceId;
-use crate::names::{is_dns_name, MAX_LABEL, MAX_NAME};
+use crate::names::{is_dns1123_label, is_dns_name, MAX_LABEL, MAX_NAME};
 use crate::routing::Service;
 
 /// The tag host of a custom domain: the tag's name (by the tag template) in
@@ -383,10 +383,7 @@ impl<'d> Registry<'d> {
             // label (a zone is checked once) and the two fit in 253 bytes,
             // so it need not be written out to be checked.
             if let Some(zone) = checked_zone {
-                if is_dns_name(&label)
-                    && !label.contains('.')
-                    && label.len() + 1 + zone.len() <= MAX_NAME
-                {
+                if is_dns1123_label(&label) && label.len() + 1 + zone.len() <= MAX_NAME {
                     continue;
                 }
             }
