@@ -41,13 +41,8 @@ pub(crate) fn is_plain_host(s: &[u8]) -> bool {
     for chunk in &mut chunks {
         flagged |= not_plain(word(chunk));
     }
-    let rest = chunks.remainder();
-    let mut last = [0u8; 8];
-    if let Some(head) = last.get_mut(..rest.len()) {
-        head.copy_from_slice(rest);
-    }
     // Zero padding is none of the flagged bytes.
-    flagged |= not_plain(u64::from_le_bytes(last));
+    flagged |= not_plain(padded_word(chunks.remainder()));
     flagged == 0
 }
 
@@ -72,6 +67,30 @@ fn not_plain(w: u64) -> u64 {
     colon | bracket | upper
 }
 
+/// The first eight bytes of `s` (all of it if shorter, zero-padded) as a
+/// little-endian word. Read in two overlapping loads, or three single
+/// bytes, not copied: a copy of a length known only at run time is a call
+/// to libc's `memcpy`, several of which a decision made for each key it
+/// packed (the short keys, tag names and the hash's last word).
+#[inline]
+pub(crate) fn padded_word(s: &[u8]) -> u64 {
+    let n = s.len();
+    let u32_at = |i: usize| {
+        s.get(i..i + 4)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, |b| u64::from(u32::from_le_bytes(b)))
+    };
+    let byte_at = |i: usize| s.get(i).map_or(0, |&b| u64::from(b));
+    match n {
+        0 => 0,
+        // The middle byte of three, or again the first or last of two or
+        // one: each lands at its own place, so `|` adds nothing wrong.
+        1..=3 => byte_at(0) | byte_at(n / 2) << (n / 2 * 8) | byte_at(n - 1) << ((n - 1) * 8),
+        4..=7 => u32_at(0) | u32_at(n - 4) << ((n - 4) * 8),
+        _ => s.get(..8).map_or(0, word),
+    }
+}
+
 #[inline]
 fn word(chunk: &[u8]) -> u64 {
     let mut w = [0u8; 8];
@@ -82,6 +101,18 @@ fn word(chunk: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_padded_word_is_the_bytes_then_zeros_at_every_length() {
+        let base: Vec<u8> = (1..=12u8).map(|i| i * 17).collect();
+        for len in 0..=12 {
+            let s = &base[..len];
+            let mut want = [0u8; 8];
+            let take = len.min(8);
+            want[..take].copy_from_slice(&s[..take]);
+            assert_eq!(padded_word(s), u64::from_le_bytes(want), "{len}");
+        }
+    }
 
     #[test]
     fn same_agrees_with_eq_at_every_length_and_position() {

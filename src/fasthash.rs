@@ -53,11 +53,7 @@ impl Hasher for HostHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            if let Some(head) = word.get_mut(..rest.len()) {
-                head.copy_from_slice(rest);
-            }
-            self.step(u64::from_le_bytes(word));
+            self.step(crate::bytes::padded_word(rest));
         }
         // Zero padding must not make "a" and "a\0" the same input.
         self.step(bytes.len() as u64);

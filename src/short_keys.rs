@@ -22,16 +22,10 @@ impl Inline {
         if bytes.len() > INLINE {
             return None;
         }
-        let mut buf = [0u8; INLINE + 1];
-        buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
-        *buf.last_mut()? = bytes.len() as u8;
-        let mut words = [0u64; 3];
-        for (word, chunk) in words.iter_mut().zip(buf.chunks_exact(8)) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(chunk);
-            *word = u64::from_le_bytes(w);
-        }
-        Some(Inline(words))
+        let at = |i: usize| crate::bytes::padded_word(bytes.get(i..).unwrap_or_default());
+        // The length in the last byte, which a key of at most 23 leaves free.
+        let len = (bytes.len() as u64) << 56;
+        Some(Inline([at(0), at(8), at(16) | len]))
     }
 }
 

@@ -39,10 +39,9 @@ fn packed(name: &str) -> Option<[u8; SHORT + 1]> {
     let len = u8::try_from(bytes.len())
         .ok()
         .filter(|&n| usize::from(n) <= SHORT)?;
-    let mut buf = [0u8; SHORT + 1];
-    buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
-    *buf.last_mut()? = len;
-    Some(buf)
+    // The length in the last byte, which a name of at most 7 leaves free.
+    let word = crate::bytes::padded_word(bytes) | u64::from(len) << 56;
+    Some(word.to_le_bytes())
 }
 
 impl TagName {

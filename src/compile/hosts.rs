@@ -84,7 +84,7 @@ enum Claim<'s> {
 /// tag's visibility is the lesser of its own and its service's).
 fn tags(spec: &ServiceSpec) -> Vec<(&str, usize, bool)> {
     let service_public = spec.visibility != Some(Visibility::ClusterLocal);
-    let mut tags: Vec<(&str, usize, bool)> = Vec::new();
+    let mut tags: Vec<(&str, usize, bool)> = Vec::with_capacity(spec.traffic.len());
     for (j, target) in spec.traffic.iter().enumerate() {
         if let Some(tag) = target.tag.as_deref().filter(|t| !t.is_empty()) {
             if !tags.iter().any(|(t, _, _)| *t == tag) {
