@@ -7,8 +7,10 @@
 //! a few hot cache lines), the batch timed as a whole; the figure is the
 //! median of `ROUNDS` batches, with the cases interleaved round by round so
 //! that noise from other processes falls on all of them alike. The request's
-//! headers come from a small list, as Wasm host calls hand them over: each
-//! read allocates its value, as `get_map_value_bytes` does in the filter.
+//! headers come from a small list, searched by name, and each value is
+//! lent as it is, as the dynamic module reads Envoy's (the Wasm shell's
+//! host calls copy each value into the VM; `benches/instructions.rs`
+//! counts that in Envoy).
 //!
 //! Beside each table size runs a floor: the least a table-driven router
 //! does per request, one lookup of the whole Host in a std `HashMap` (with
