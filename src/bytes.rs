@@ -70,8 +70,8 @@ fn not_plain(w: u64) -> u64 {
 /// The first eight bytes of `s` (all of it if shorter, zero-padded) as a
 /// little-endian word. Read in two overlapping loads, or three single
 /// bytes, not copied: a copy of a length known only at run time is a call
-/// to libc's `memcpy`, several of which a decision made for each key it
-/// packed (the short keys, tag names and the hash's last word).
+/// to libc's `memcpy`, and a decision made one for each key it packed (the
+/// short keys, tag names and the hash's last word).
 #[inline]
 pub(crate) fn padded_word(s: &[u8]) -> u64 {
     let n = s.len();

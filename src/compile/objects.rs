@@ -20,7 +20,7 @@ use std::fmt;
 /// Parses `json` as `T`, with every struct read from an object only. From
 /// text already known to be UTF-8: serde_json then checks no string again
 /// (reading from bytes, it checked each of the document's strings on its
-/// own, a twelfth of a compile), and the module holds one reader.
+/// own, 6 % of a compile), and the module holds one reader.
 pub(crate) fn from_str<'de, T: Deserialize<'de>>(json: &'de str) -> serde_json::Result<T> {
     let mut deserializer = serde_json::Deserializer::from_str(json);
     let value = T::deserialize(Objects(&mut deserializer))?;
