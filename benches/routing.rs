@@ -205,10 +205,14 @@ fn main() {
             samples: Vec::new(),
         });
     }
-    // `ROUTING_BENCH_ONLY=10000/draw` runs the cases whose "services/path"
-    // starts so, and not the Host-length table (for profiling one path).
+    // `ROUTING_BENCH_ONLY=10000/draw` runs the cases whose
+    // "services/path/configuration" starts so (`10000/draw/split` is the
+    // plain draw alone), and not the Host-length table (for profiling one
+    // path).
     if let Ok(only) = std::env::var("ROUTING_BENCH_ONLY") {
-        cases.retain(|c| format!("{}/{}", c.services, c.path).starts_with(&only));
+        cases.retain(|c| {
+            format!("{}/{}/{}", c.services, c.path, c.configuration).starts_with(&only)
+        });
     }
     for case in &cases {
         match &case.router {

@@ -41,9 +41,35 @@ pub(crate) fn is_plain_host(s: &[u8]) -> bool {
     for chunk in &mut chunks {
         flagged |= not_plain(word(chunk));
     }
-    // Zero padding is none of the flagged bytes.
-    flagged |= not_plain(padded_word(chunks.remainder()));
+    // The last eight bytes again, overlapping the words before: a byte
+    // checked twice is flagged alike. Shorter, zero padding is none of
+    // the flagged bytes.
+    let tail = match s.len().checked_sub(8) {
+        Some(start) => s.get(start..).map_or(0, word),
+        None => padded_word(s),
+    };
+    flagged |= not_plain(tail);
     flagged == 0
+}
+
+/// The bytes of `s` from `at` on (at most eight, zero-padded) as a word,
+/// for an `s` of at least eight bytes: its last eight bytes read in one
+/// load and shifted down past those before `at`.
+#[inline]
+pub(crate) fn word_from(s: &[u8], at: usize) -> u64 {
+    let n = s.len();
+    if at >= n {
+        return 0;
+    }
+    if at + 8 <= n {
+        return s.get(at..at + 8).map_or(0, word);
+    }
+    let last = n
+        .checked_sub(8)
+        .and_then(|start| s.get(start..))
+        .map_or(0, word);
+    // `at` is within the last eight bytes, so the shift is below 64.
+    last >> ((at + 8 - n) * 8)
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -111,6 +137,21 @@ mod tests {
             let take = len.min(8);
             want[..take].copy_from_slice(&s[..take]);
             assert_eq!(padded_word(s), u64::from_le_bytes(want), "{len}");
+        }
+    }
+
+    #[test]
+    fn a_word_from_a_place_is_the_bytes_then_zeros() {
+        let base: Vec<u8> = (1..=30u8).map(|i| i * 7).collect();
+        for len in 8..=base.len() {
+            let s = &base[..len];
+            for at in 0..=len + 9 {
+                let mut want = [0u8; 8];
+                let from = at.min(len);
+                let take = (len - from).min(8);
+                want[..take].copy_from_slice(&s[from..from + take]);
+                assert_eq!(word_from(s, at), u64::from_le_bytes(want), "{len} at {at}");
+            }
         }
     }
 

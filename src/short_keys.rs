@@ -22,9 +22,12 @@ impl Inline {
         if bytes.len() > INLINE {
             return None;
         }
-        let at = |i: usize| crate::bytes::padded_word(bytes.get(i..).unwrap_or_default());
         // The length in the last byte, which a key of at most 23 leaves free.
         let len = (bytes.len() as u64) << 56;
+        if bytes.len() < 8 {
+            return Some(Inline([crate::bytes::padded_word(bytes), 0, len]));
+        }
+        let at = |i: usize| crate::bytes::word_from(bytes, i);
         Some(Inline([at(0), at(8), at(16) | len]))
     }
 }
