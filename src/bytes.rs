@@ -44,17 +44,14 @@ pub(crate) fn is_plain_host(s: &[u8]) -> bool {
     // The last eight bytes again, overlapping the words before: a byte
     // checked twice is flagged alike. Shorter, zero padding is none of
     // the flagged bytes.
-    let tail = match s.len().checked_sub(8) {
-        Some(start) => s.get(start..).map_or(0, word),
-        None => padded_word(s),
-    };
-    flagged |= not_plain(tail);
+    flagged |= not_plain(word_from(s, s.len().saturating_sub(8)));
     flagged == 0
 }
 
-/// The bytes of `s` from `at` on (at most eight, zero-padded) as a word,
-/// for an `s` of at least eight bytes: its last eight bytes read in one
-/// load and shifted down past those before `at`.
+/// The bytes of `s` from `at` on (at most eight, zero-padded) as a word.
+/// Near the end of an `s` of at least eight bytes, its last eight bytes
+/// read in one load and shifted down past those before `at`; a shorter `s`
+/// is padded (`padded_word`).
 #[inline]
 pub(crate) fn word_from(s: &[u8], at: usize) -> u64 {
     let n = s.len();
@@ -64,12 +61,11 @@ pub(crate) fn word_from(s: &[u8], at: usize) -> u64 {
     if at + 8 <= n {
         return s.get(at..at + 8).map_or(0, word);
     }
-    let last = n
-        .checked_sub(8)
-        .and_then(|start| s.get(start..))
-        .map_or(0, word);
-    // `at` is within the last eight bytes, so the shift is below 64.
-    last >> ((at + 8 - n) * 8)
+    match n.checked_sub(8).and_then(|start| s.get(start..)) {
+        // `at` is within the last eight bytes, so the shift is below 64.
+        Some(last) => word(last) >> ((at + 8 - n) * 8),
+        None => padded_word(s.get(at..).unwrap_or_default()),
+    }
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -143,7 +139,7 @@ mod tests {
     #[test]
     fn a_word_from_a_place_is_the_bytes_then_zeros() {
         let base: Vec<u8> = (1..=30u8).map(|i| i * 7).collect();
-        for len in 8..=base.len() {
+        for len in 0..=base.len() {
             let s = &base[..len];
             for at in 0..=len + 9 {
                 let mut want = [0u8; 8];
