@@ -78,7 +78,8 @@ impl Request for PlainRequest {
         let mut values = self
             .headers
             .iter()
-            .filter(|(n, _)| n == name)
+            // In place, as the core compares its own names (see `bytes`).
+            .filter(|(n, _)| crate::bytes::same(n.as_bytes(), name.as_bytes()))
             .map(|(_, v)| v.as_str());
         if name == COOKIE {
             join_cookie_headers(values)

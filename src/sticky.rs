@@ -28,7 +28,8 @@ const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sticky {
     pub source: Source,
-    /// FNV-1a state after the service's salt: the per-request hash starts here.
+    /// FNV-1a state after the service's salt and the `\0` that ends it:
+    /// the per-request hash starts here.
     salt: u64,
     /// Max-Age of the cookie handed out to requests without a key, if any
     /// (cookie keys only).
@@ -42,10 +43,11 @@ impl Sticky {
         service: &str,
         set_cookie_max_age: Option<u64>,
     ) -> Sticky {
-        let salt = fnv1a(
+        let salted = fnv1a(
             fnv1a(fnv1a(FNV_OFFSET, namespace.as_bytes()), b"/"),
             service.as_bytes(),
         );
+        let salt = fnv1a(salted, b"\0");
         Sticky {
             source,
             salt,
@@ -55,7 +57,7 @@ impl Sticky {
 
     /// The key's bucket in `0..BUCKETS`.
     pub fn bucket(&self, key: &str) -> u32 {
-        let hash = mix(fnv1a(fnv1a(self.salt, b"\0"), key.as_bytes()));
+        let hash = mix(fnv1a(self.salt, key.as_bytes()));
         let bucket = bucket_of(hash);
         debug_assert!(bucket < BUCKETS);
         bucket
