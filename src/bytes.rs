@@ -23,6 +23,12 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
         == 0
 }
 
+/// Whether `s` begins with `prefix`, compared as [`same`] does.
+#[inline]
+pub(crate) fn starts_with(s: &[u8], prefix: &[u8]) -> bool {
+    s.get(..prefix.len()).is_some_and(|head| same(head, prefix))
+}
+
 /// Where `byte` first occurs in `s`: a plain loop, as the strings searched
 /// are a host's first label, a few dozen bytes.
 #[inline]
@@ -162,6 +168,24 @@ mod tests {
                 let mut b = a.to_vec();
                 b[at] ^= 1;
                 assert!(!same(a, &b), "len {len}, at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn starts_with_agrees_with_the_slice_method() {
+        let base: Vec<u8> = (0..20u8).map(|i| b'a' + i % 3).collect();
+        for len in 0..base.len() {
+            let s = &base[..len];
+            for from in 0..base.len() {
+                for to in from..=base.len() {
+                    let prefix = &base[from..to];
+                    assert_eq!(
+                        starts_with(s, prefix),
+                        s.starts_with(prefix),
+                        "{len} {from}..{to}"
+                    );
+                }
             }
         }
     }

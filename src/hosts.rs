@@ -278,8 +278,8 @@ impl Zone {
         let at = |i: usize| {
             bytes.get(i) == Some(&sep_first)
                 && bytes
-                    .get(i..i + sep.len())
-                    .is_some_and(|s| crate::bytes::same(s, sep))
+                    .get(i..)
+                    .is_some_and(|rest| crate::bytes::starts_with(rest, sep))
         };
         let mut missing = None;
         let mut split = |name: &str, tag: &str| -> Option<HostMatch<'static>> {
